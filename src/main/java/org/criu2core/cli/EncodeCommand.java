@@ -1,0 +1,44 @@
+package org.criu2core.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.criu2core.image.CheckpointException;
+import org.criu2core.image.ImageJson;
+import org.criu2core.image.ImageWriter;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "encode", mixinStandardHelpOptions = true,
+        description = "Write a CRIU image from JSON, as crit encode does: the inverse of decode.",
+        footer = {"", "Example:", "  criu2core encode -i core-8229.json -o core-8229.img"})
+final class EncodeCommand implements Callable<Integer> {
+    @Option(names = {"-i", "--in"}, required = true, paramLabel = "JSON", description = "JSON written by decode or crit")
+    Path in;
+
+    @Option(names = {"-o", "--out"}, required = true, paramLabel = "IMAGE", description = "image file to write")
+    Path out;
+
+    @Option(names = "--debug", description = "show a stack trace on failure", hidden = true)
+    boolean debug;
+
+    @Override
+    public Integer call() throws Exception {
+        var tree = readJson(in);
+        var image = ImageJson.fromJson(tree, in.toString());
+        org.criu2core.core.AtomicFile.write(out, channel -> channel.write(java.nio.ByteBuffer.wrap(ImageWriter.toBytes(image))));
+        return 0;
+    }
+
+    static com.fasterxml.jackson.databind.JsonNode readJson(Path file) throws java.io.IOException {
+        try {
+            return new ObjectMapper().readTree(Files.readAllBytes(file));
+        } catch (JsonProcessingException e) {
+            var loc = e.getLocation();
+            throw new CheckpointException(file.toString(), "not JSON at line " + loc.getLineNr()
+                    + ", column " + loc.getColumnNr() + ": " + e.getOriginalMessage());
+        }
+    }
+}

@@ -1,0 +1,75 @@
+package org.criu2core.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
+import org.criu2core.image.CheckpointException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.IExecutionExceptionHandler;
+import picocli.CommandLine.ParseResult;
+
+/** Entry point: the only place that turns exceptions into messages and exit codes. */
+@Command(name = "criu2core", mixinStandardHelpOptions = true, versionProvider = Version.class,
+        description = "Turns CRIU checkpoint images into ELF core files that gdb reads like kernel-written ones.",
+        subcommands = {DecodeCommand.class, EncodeCommand.class,
+                CommandLine.HelpCommand.class})
+public final class Main {
+    /** Exit status for a checkpoint or file that could not be used. */
+    public static final int EXIT_FAILURE = 1;
+    /** Exit status for a command line that does not parse (picocli's). */
+    public static final int EXIT_USAGE = 2;
+
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs a command line as the shell would, writing to the given streams. */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        var cli = new CommandLine(new Main());
+        cli.setOut(out);
+        cli.setErr(err);
+        cli.setExecutionExceptionHandler(new ErrorReporter(debugRequested(args)));
+        return cli.execute(args);
+    }
+
+    private static boolean debugRequested(String[] args) {
+        for (String a : args) {
+            if (a.equals("--debug")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** One line per failure; a stack trace only with --debug. */
+    private record ErrorReporter(boolean debug) implements IExecutionExceptionHandler {
+        @Override
+        public int handleExecutionException(Exception e, CommandLine cli, ParseResult parsed) {
+            PrintWriter err = cli.getErr();
+            err.println("criu2core: " + describe(e));
+            if (debug) {
+                e.printStackTrace(err);
+            }
+            err.flush();
+            return EXIT_FAILURE;
+        }
+
+        private static String describe(Exception e) {
+            if (e instanceof CheckpointException) {
+                return e.getMessage();
+            }
+            if (e instanceof NoSuchFileException n) {
+                return n.getFile() + ": no such file";
+            }
+            if (e instanceof AccessDeniedException a) {
+                return a.getFile() + ": permission denied";
+            }
+            if (e instanceof IOException) {
+                return e.getMessage();
+            }
+            return "internal error: " + e + " (run with --debug for the stack trace, and please report it)";
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package org.criu2core;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import java.util.zip.GZIPInputStream;
+import org.junit.jupiter.api.Assumptions;
+
+/** Where the test data is: the project's fixtures/, and the ground truth in ../shared. */
+public final class Fixtures {
+    public static final Path ROOT = Path.of("fixtures");
+    public static final Path CHECKPOINTS = ROOT.resolve("checkpoints");
+    /** Real checkpoints with the kernel's own cores; CI always has it beside the project. */
+    public static final Path SHARED = Path.of("..", "shared");
+
+    private Fixtures() {
+    }
+
+    /** The case directories under fixtures/checkpoints*, each with images/ and decoded/. */
+    public static List<Path> cases() throws IOException {
+        try (Stream<Path> top = Files.list(ROOT)) {
+            return top.filter(p -> p.getFileName().toString().startsWith("checkpoints"))
+                    .flatMap(Fixtures::list)
+                    .filter(p -> Files.isDirectory(p.resolve("images")))
+                    .sorted()
+                    .toList();
+        }
+    }
+
+    public static Path checkpoint(String name) {
+        return CHECKPOINTS.resolve(name);
+    }
+
+    /** A case of ../shared; the test is skipped, saying so, when ../shared is not there. */
+    public static Path sharedCase(String group, String name) {
+        Path dir = SHARED.resolve(group).resolve(name);
+        Assumptions.assumeTrue(Files.isDirectory(dir),
+                "skipped: " + dir + " is absent (the kernel's cores are in ../shared, which CI always has)");
+        return dir;
+    }
+
+    /** Opens a file, or its .gz sibling where the fixture is kept compressed. */
+    public static InputStream open(Path file) throws IOException {
+        if (Files.exists(file)) {
+            return Files.newInputStream(file);
+        }
+        return new GZIPInputStream(Files.newInputStream(file.resolveSibling(file.getFileName() + ".gz")));
+    }
+
+    private static Stream<Path> list(Path dir) {
+        try {
+            return Files.list(dir).toList().stream();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}
