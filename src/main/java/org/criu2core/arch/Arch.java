@@ -1,0 +1,86 @@
+package org.criu2core.arch;
+
+import java.util.List;
+import org.criu2core.elf.CoreStructs;
+import org.criu2core.elf.ElfClass;
+import org.criu2core.elf.Note;
+import org.criu2core.image.CheckpointException;
+import org.criu2core.image.proto.Core.core_entry;
+import org.criu2core.model.Process;
+
+/**
+ * What the kernel's core writer knows of one architecture (its user_regset_view), as data: the
+ * ELF identity, the general registers in NT_PRSTATUS, the notes after it, and the shape of the
+ * auxiliary vector. The generic writer asks nothing else, and nothing else asks which
+ * architecture it is.
+ */
+public interface Arch {
+    /** A name for messages: x86_64, i386, aarch64, armv7l. */
+    String name();
+
+    ElfClass elfClass();
+
+    int machine();
+
+    default int osabi() {
+        return 0;
+    }
+
+    default int elfFlags() {
+        return 0;
+    }
+
+    /** struct elf_prstatus of this architecture. */
+    CoreStructs.Prstatus prstatus();
+
+    default CoreStructs.Prpsinfo prpsinfo() {
+        return elfClass().word() == 8 ? CoreStructs.Prpsinfo.LP64 : CoreStructs.Prpsinfo.ILP32_UID16;
+    }
+
+    /** elf_gregset_t of a thread: the bytes of pr_reg. */
+    byte[] generalRegisters(core_entry core);
+
+    /** pr_fpvalid: whether the thread's FP registers are in the core. */
+    boolean fpValid(core_entry core);
+
+    /** The notes each thread gets after NT_PRSTATUS, in the kernel's order. */
+    List<Regset> regsets();
+
+    /** Notes about the whole process that the kernel writes after every thread's. */
+    default List<Note> trailingNotes(Process process) {
+        return List.of();
+    }
+
+    /**
+     * The auxiliary vector as the task sees it, in words, ending with the AT_NULL pair that CRIU's
+     * mm_saved_auxv leaves out.
+     */
+    default long[] auxv(List<Long> savedAuxv) {
+        return Auxv.terminate(savedAuxv.stream().mapToLong(Long::longValue).toArray());
+    }
+
+    /**
+     * The architecture of a process, from its threads' core images: {@code core_entry.mtype}, and
+     * for x86 whether the task runs in 32-bit mode. All threads must agree.
+     */
+    static Arch of(Process process, String coreName) throws CheckpointException {
+        Arch arch = null;
+        for (var thread : process.threads()) {
+            Arch a = of(thread.core(), coreName);
+            if (arch != null && arch != a) {
+                throw new CheckpointException(coreName, "thread " + thread.tid() + " is " + a.name()
+                        + " while thread " + process.mainThread().tid() + " is " + arch.name());
+            }
+            arch = a;
+        }
+        return arch;
+    }
+
+    private static Arch of(core_entry core, String coreName) throws CheckpointException {
+        return switch (core.getMtype()) {
+            case X86_64 -> core.hasThreadInfo() && X86.isCompat(core.getThreadInfo()) ? X86.I386 : X86.X86_64;
+            default -> throw new CheckpointException(coreName, "architecture " + core.getMtype()
+                    + " is not supported: criu2core converts x86_64 (and its 32-bit tasks)");
+        };
+    }
+}

@@ -1,0 +1,68 @@
+package org.criu2core.core;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.criu2core.arch.Arch;
+import org.criu2core.arch.Auxv;
+import org.criu2core.elf.Note;
+import org.criu2core.model.Checkpoint;
+import org.criu2core.model.Process;
+
+/**
+ * Makes the core of one process: images, then model, then layout plan, then writer. The core
+ * is written to a temporary file beside its name and renamed once complete, so a core.PID is
+ * only ever a whole core.
+ */
+public final class Converter {
+    /** What a conversion made. */
+    public record Result(int pid, Path core, long size, int segments, int threads, String arch, long lazyPages) {
+    }
+
+    private final Checkpoint checkpoint;
+    private final RootFs root;
+    private final DumpFilter filter;
+
+    public Converter(Checkpoint checkpoint, RootFs root, DumpFilter filter) {
+        this.checkpoint = checkpoint;
+        this.root = root;
+        this.filter = filter;
+    }
+
+    /** The name of the core of {@code pid}, as the kernel's core_pattern "core.%p" has it. */
+    public static String coreName(int pid) {
+        return "core." + Integer.toUnsignedString(pid);
+    }
+
+    public Result convert(Process process, Path outDir) throws IOException {
+        String coreImage = checkpoint.dir().display("core-" + process.pid() + ".img");
+        Arch arch = Arch.of(process, coreImage);
+        long[] auxv = arch.auxv(process.mm().getMmSavedAuxvList());
+        long pageSize = Auxv.pageSize(auxv);
+        try (var memory = new ProcessMemory(checkpoint, process, pageSize, root)) {
+            List<Note> notes = ProcessNotes.build(process, arch, memory, auxv);
+            long[] sizes = new long[process.vmas().size()];
+            for (int i = 0; i < sizes.length; i++) {
+                sizes[i] = filter.dumpSize(process.vmas().get(i), memory);
+            }
+            CoreLayout layout = CoreLayout.plan(arch, notes, process.vmas(), sizes);
+            Path core = outDir.resolve(coreName(process.pid()));
+            AtomicFile.write(core, channel -> CoreWriter.write(layout, memory, channel));
+            return new Result(process.pid(), core, Files.size(core), layout.segments().size(),
+                    process.threads().size(), arch.name(), memory.lazyPages());
+        }
+    }
+
+    /** The processes of the tree that have memory to make a core of, and those that do not. */
+    public static List<Process> convertible(List<Process> processes) {
+        List<Process> out = new ArrayList<>();
+        for (Process p : processes) {
+            if (p.hasMemory()) {
+                out.add(p);
+            }
+        }
+        return out;
+    }
+}

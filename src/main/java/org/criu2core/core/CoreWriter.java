@@ -1,0 +1,147 @@
+package org.criu2core.core;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import org.criu2core.elf.Elf;
+import org.criu2core.elf.ElfClass;
+import org.criu2core.elf.Note;
+import org.criu2core.elf.Struct;
+
+/**
+ * Writes a planned core in file order. Segment bytes go from the pages files and mapped files
+ * straight to the core with {@link FileChannel#transferTo} (copy_file_range on Linux); holes
+ * are skipped, leaving the file sparse, as the kernel's dump_skip does. After each part the
+ * position is checked against the plan.
+ */
+public final class CoreWriter {
+    private CoreWriter() {
+    }
+
+    public static void write(CoreLayout layout, ProcessMemory memory, FileChannel out) throws IOException {
+        out.position(0);
+        writeFully(out, headers(layout));
+        expect(out, layout.notesOffset(), "program headers");
+        ByteBuffer notes = ByteBuffer.allocate((int) layout.notesSize());
+        for (Note note : layout.notes()) {
+            note.writeTo(notes);
+        }
+        notes.flip();
+        writeFully(out, notes);
+        expect(out, layout.notesOffset() + layout.notesSize(), "notes");
+        for (CoreLayout.Segment segment : layout.segments()) {
+            long start = segment.vma().start();
+            out.position(segment.offset());
+            if (segment.fileSize() > 0) {
+                memory.forEach(segment.vma(), start, start + segment.fileSize(), (address, length, file, offset) -> {
+                    long at = segment.offset() + (address - start);
+                    if (file != null) {
+                        copy(file, offset, length, out, at);
+                    }
+                    out.position(at + length);
+                });
+            }
+            expect(out, segment.offset() + segment.fileSize(),
+                    String.format("segment 0x%x-0x%x", start, segment.vma().end()));
+        }
+        if (layout.extendedNumbering()) {
+            out.position(layout.sectionHeaderOffset());
+            writeFully(out, ByteBuffer.wrap(sectionHeader(layout)));
+        }
+        if (out.size() < layout.fileSize()) {
+            // the core ends in a hole: one zero byte at the end gives the file its size
+            out.write(ByteBuffer.allocate(1), layout.fileSize() - 1);
+        }
+        if (out.size() != layout.fileSize()) {
+            throw new IllegalStateException("core is " + out.size() + " bytes, planned " + layout.fileSize());
+        }
+    }
+
+    /** The ELF header and every program header. */
+    static ByteBuffer headers(CoreLayout layout) {
+        ElfClass cls = layout.elfClass();
+        int word = cls.word();
+        int phnum = layout.programHeaders();
+        var buffer = ByteBuffer.allocate((int) layout.notesOffset());
+        var ehdr = new Struct(cls.ehdr().size())
+                .bytes(0, Elf.ELFMAG)
+                .u8(Elf.EI_CLASS, cls.ident())
+                .u8(Elf.EI_DATA, Elf.ELFDATA2LSB)
+                .u8(Elf.EI_VERSION, Elf.EV_CURRENT)
+                .u8(Elf.EI_OSABI, layout.arch().osabi())
+                .u16(Elf.E_TYPE, Elf.ET_CORE)
+                .u16(Elf.E_MACHINE, layout.arch().machine())
+                .u32(Elf.E_VERSION, Elf.EV_CURRENT)
+                .word(cls.ehdr().ePhoff(), cls.ehdr().size(), word)
+                .u32(cls.ehdr().eFlags(), layout.arch().elfFlags())
+                .u16(cls.ehdr().eEhsize(), cls.ehdr().size())
+                .u16(cls.ehdr().ePhentsize(), cls.phdr().size())
+                .u16(cls.ehdr().ePhnum(), Math.min(phnum, Elf.PN_XNUM));
+        if (layout.extendedNumbering()) {
+            // fill_extnum_info: the real count is in section header 0
+            ehdr.word(cls.ehdr().eShoff(), layout.sectionHeaderOffset(), word)
+                    .u16(cls.ehdr().eShentsize(), cls.shdr().size())
+                    .u16(cls.ehdr().eShnum(), 1)
+                    .u16(cls.ehdr().eShstrndx(), Elf.SHN_UNDEF);
+        }
+        buffer.put(ehdr.toBytes());
+        buffer.put(programHeader(cls, Elf.PT_NOTE, 0, layout.notesOffset(), 0, layout.notesSize(), 0, 4));
+        for (CoreLayout.Segment s : layout.segments()) {
+            buffer.put(programHeader(cls, Elf.PT_LOAD, s.flags(), s.offset(), s.vma().start(), s.fileSize(),
+                    s.vma().size(), Elf.ELF_EXEC_PAGESIZE));
+        }
+        return buffer.flip();
+    }
+
+    private static byte[] programHeader(ElfClass cls, int type, int flags, long offset, long vaddr, long filesz,
+                                        long memsz, long align) {
+        int word = cls.word();
+        ElfClass.Phdr p = cls.phdr();
+        return new Struct(p.size())
+                .u32(p.pType(), type)
+                .u32(p.pFlags(), flags)
+                .word(p.pOffset(), offset, word)
+                .word(p.pVaddr(), vaddr, word)
+                .word(p.pFilesz(), filesz, word)
+                .word(p.pMemsz(), memsz, word)
+                .word(p.pAlign(), align, word)
+                .toBytes();
+    }
+
+    /** Section header 0 of a core with PN_XNUM segments: sh_info holds the real count. */
+    static byte[] sectionHeader(CoreLayout layout) {
+        ElfClass.Shdr s = layout.elfClass().shdr();
+        return new Struct(s.size())
+                .u32(s.shType(), Elf.SHT_NULL)
+                .word(s.shSize(), 1, layout.elfClass().word())
+                .u32(s.shLink(), Elf.SHN_UNDEF)
+                .u32(s.shInfo(), layout.programHeaders())
+                .toBytes();
+    }
+
+    private static void copy(FileChannel from, long offset, long length, FileChannel to, long at) throws IOException {
+        to.position(at);
+        long done = 0;
+        while (done < length) {
+            long n = from.transferTo(offset + done, length - done, to);
+            if (n <= 0) {
+                throw new IOException("a source file ended early: " + (length - done) + " bytes short at offset "
+                        + (offset + done));
+            }
+            done += n;
+        }
+    }
+
+    private static void writeFully(FileChannel out, ByteBuffer buffer) throws IOException {
+        while (buffer.hasRemaining()) {
+            out.write(buffer);
+        }
+    }
+
+    private static void expect(FileChannel out, long planned, String part) throws IOException {
+        if (out.position() != planned) {
+            throw new IllegalStateException("after the " + part + " the core is at byte " + out.position()
+                    + ", planned " + planned);
+        }
+    }
+}

@@ -1,0 +1,190 @@
+package org.criu2core.core;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.criu2core.image.CheckpointException;
+import org.criu2core.model.Checkpoint;
+import org.criu2core.model.MappedFile;
+import org.criu2core.model.PageIndex;
+import org.criu2core.model.Process;
+import org.criu2core.model.Vma;
+
+/**
+ * The memory of one process as the images and --root hold it: for any range of a VMA, which
+ * bytes are in which file. Saved pages come from the pages files (this snapshot's or a parent's),
+ * MAP_SHARED anonymous memory and memfds from their shmem pagemaps, other file-backed pages from
+ * the mapped file under --root. What is in none of them is a hole: zeros the writer skips.
+ */
+public final class ProcessMemory implements AutoCloseable {
+    /** Receives the pieces of a range in address order; {@code file} is null for a hole. */
+    @FunctionalInterface
+    public interface PieceConsumer {
+        void accept(long address, long length, FileChannel file, long fileOffset) throws IOException;
+    }
+
+    private final Checkpoint checkpoint;
+    private final Process process;
+    private final PageIndex pages;
+    private final RootFs root;
+    private final Map<Long, PageIndex> shmem = new HashMap<>();
+    private final Map<Path, FileChannel> pagesFiles = new HashMap<>();
+    private long lazyPages;
+
+    public ProcessMemory(Checkpoint checkpoint, Process process, long pageSize, RootFs root) throws IOException {
+        this.checkpoint = checkpoint;
+        this.process = process;
+        this.pages = checkpoint.pages(process, pageSize);
+        this.root = root;
+    }
+
+    public Process process() {
+        return process;
+    }
+
+    public PageIndex pages() {
+        return pages;
+    }
+
+    public RootFs root() {
+        return root;
+    }
+
+    public long pageSize() {
+        return pages.pageSize();
+    }
+
+    /** Whether the images hold any page of the VMA itself (not of a file it maps). */
+    public boolean hasSavedPages(Vma vma) {
+        return pages.anyIn(vma.start(), vma.end());
+    }
+
+    /** Pages that were lazy (left to a page server) in the ranges visited so far: read as zeros. */
+    public long lazyPages() {
+        return lazyPages;
+    }
+
+    /** Visits [from, to) of {@code vma} as runs of file bytes and holes. */
+    public void forEach(Vma vma, long from, long to, PieceConsumer out) throws IOException {
+        if (vma.shmem()) {
+            long shift = vma.pgoff() - vma.start();
+            walk(shmem(vma.file().shmid()), from + shift, to + shift,
+                    (a, n, f, o) -> out.accept(a - shift, n, f, o), (a, n) -> out.accept(a - shift, n, null, 0));
+        } else {
+            walk(pages, from, to, out, (a, n) -> fromMappedFile(vma, a, n, out));
+        }
+    }
+
+    /** Reads {@code length} bytes at {@code address}; holes and unmapped addresses read as zeros. */
+    public byte[] read(long address, int length) throws IOException {
+        byte[] out = new byte[length];
+        long end = address + length;
+        for (Vma vma : process.vmas()) {
+            // addresses are unsigned: [vsyscall] is above 2^63
+            long from = Long.compareUnsigned(address, vma.start()) > 0 ? address : vma.start();
+            long to = Long.compareUnsigned(end, vma.end()) < 0 ? end : vma.end();
+            if (Long.compareUnsigned(from, to) >= 0) {
+                continue;
+            }
+            forEach(vma, from, to, (a, n, file, offset) -> {
+                if (file != null) {
+                    ByteBuffer dst = ByteBuffer.wrap(out, (int) (a - address), (int) n);
+                    while (dst.hasRemaining()) {
+                        if (file.read(dst, offset + (dst.position() - (a - address))) < 0) {
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return out;
+    }
+
+    private interface Gap {
+        void accept(long address, long length) throws IOException;
+    }
+
+    private void walk(PageIndex index, long from, long to, PieceConsumer present, Gap gap) throws IOException {
+        long cursor = from;
+        int i = index.firstRunEndingAfter(from);
+        while (Long.compareUnsigned(cursor, to) < 0) {
+            if (i >= index.runs() || Long.compareUnsigned(index.start(i), to) >= 0) {
+                gap.accept(cursor, to - cursor);
+                return;
+            }
+            if (Long.compareUnsigned(index.start(i), cursor) > 0) {
+                gap.accept(cursor, index.start(i) - cursor);
+                cursor = index.start(i);
+            }
+            long runTo = Long.compareUnsigned(index.end(i), to) < 0 ? index.end(i) : to;
+            if (index.present(i)) {
+                present.accept(cursor, runTo - cursor, pagesFile(index.file(i)),
+                        index.fileOffset(i) + (cursor - index.start(i)));
+            } else {
+                lazyPages += (runTo - cursor) / index.pageSize();
+                present.accept(cursor, runTo - cursor, null, 0);
+            }
+            cursor = runTo;
+            i++;
+        }
+    }
+
+    /** Pages CRIU did not save of a file-backed VMA are the file's, up to its end. */
+    private void fromMappedFile(Vma vma, long address, long length, PieceConsumer out) throws IOException {
+        MappedFile file = vma.file();
+        var channel = file == null || file.kind() != MappedFile.Kind.REGULAR
+                ? java.util.Optional.<FileChannel>empty() : root.open(file.path());
+        if (channel.isEmpty()) {
+            out.accept(address, length, null, 0);
+            return;
+        }
+        long offset = vma.pgoff() + (address - vma.start());
+        long available = Math.max(0, Math.min(length, channel.get().size() - offset));
+        if (available > 0) {
+            out.accept(address, available, channel.get(), offset);
+        }
+        if (available < length) {
+            out.accept(address + available, length - available, null, 0);
+        }
+    }
+
+    private PageIndex shmem(long shmid) throws IOException {
+        PageIndex index = shmem.get(shmid);
+        if (index == null) {
+            index = checkpoint.shmemPages(shmid, pages.pageSize());
+            shmem.put(shmid, index);
+        }
+        return index;
+    }
+
+    private FileChannel pagesFile(Path path) throws IOException {
+        FileChannel channel = pagesFiles.get(path);
+        if (channel == null) {
+            try {
+                channel = FileChannel.open(path, StandardOpenOption.READ);
+            } catch (IOException e) {
+                throw new CheckpointException(path.toString(), "cannot be read: " + e.getMessage());
+            }
+            pagesFiles.put(path, channel);
+        }
+        return channel;
+    }
+
+    /** The pages files this process's memory comes from. */
+    List<Path> pagesFilePaths() {
+        return List.copyOf(pagesFiles.keySet());
+    }
+
+    @Override
+    public void close() throws IOException {
+        for (FileChannel c : pagesFiles.values()) {
+            c.close();
+        }
+        pagesFiles.clear();
+    }
+}

@@ -1,0 +1,70 @@
+package org.criu2core.elf;
+
+/**
+ * ELF constants and field offsets for core files, named as in include/uapi/linux/elf.h. Each group
+ * of offsets sits under the C struct it describes; 32- and 64-bit layouts are in {@link ElfClass}.
+ */
+public final class Elf {
+    private Elf() {
+    }
+
+    // e_ident[]
+    public static final byte[] ELFMAG = {0x7f, 'E', 'L', 'F'};
+    public static final int EI_CLASS = 4;
+    public static final int EI_DATA = 5;
+    public static final int EI_VERSION = 6;
+    public static final int EI_OSABI = 7;
+    public static final int EI_NIDENT = 16;
+    public static final int ELFCLASS32 = 1;
+    public static final int ELFCLASS64 = 2;
+    public static final int ELFDATA2LSB = 1;
+    public static final int EV_CURRENT = 1;
+    public static final int ELFOSABI_NONE = 0;
+
+    public static final int ET_CORE = 4;
+
+    public static final int EM_386 = 3;
+    public static final int EM_ARM = 40;
+    public static final int EM_X86_64 = 62;
+    public static final int EM_AARCH64 = 183;
+    public static final int EM_RISCV = 243;
+
+    public static final int PT_LOAD = 1;
+    public static final int PT_NOTE = 4;
+    public static final int PF_X = 1;
+    public static final int PF_W = 2;
+    public static final int PF_R = 4;
+
+    /** e_phnum when the real count is in section header 0's sh_info (include/uapi/linux/elf.h). */
+    public static final int PN_XNUM = 0xffff;
+    public static final int SHT_NULL = 0;
+    public static final int SHN_UNDEF = 0;
+
+    // Elf{32,64}_Ehdr fields common to both classes
+    public static final int E_TYPE = 16;     // Elf_Half e_type;
+    public static final int E_MACHINE = 18;  // Elf_Half e_machine;
+    public static final int E_VERSION = 20;  // Elf_Word e_version;
+
+    // note types: include/uapi/linux/elf.h
+    public static final int NT_PRSTATUS = 1;
+    public static final int NT_PRFPREG = 2;
+    public static final int NT_PRPSINFO = 3;
+    public static final int NT_AUXV = 6;
+    public static final int NT_PRXFPREG = 0x46e62b7f;
+    public static final int NT_386_TLS = 0x200;
+    public static final int NT_X86_XSTATE = 0x202;
+    /** Offsets and sizes of XSAVE components as laid out in NT_X86_XSTATE (Linux 6.12 on). */
+    public static final int NT_X86_XSAVE_LAYOUT = 0x205;
+    public static final int NT_ARM_VFP = 0x400;
+    public static final int NT_ARM_TLS = 0x401;
+    public static final int NT_SIGINFO = 0x53494749;
+    public static final int NT_FILE = 0x46494c45;
+
+    /** Owner of the notes every core has. */
+    public static final String CORE = "CORE";
+    /** Owner of the Linux-specific register notes. */
+    public static final String LINUX = "LINUX";
+
+    /** ELF_EXEC_PAGESIZE: segment data starts at a multiple of this after the notes. */
+    public static final int ELF_EXEC_PAGESIZE = 4096;
+}

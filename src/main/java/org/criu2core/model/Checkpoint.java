@@ -1,0 +1,195 @@
+package org.criu2core.model;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.criu2core.image.CheckpointException;
+import org.criu2core.image.Image;
+import org.criu2core.image.ImageEntry;
+import org.criu2core.image.ImageFormatException;
+import org.criu2core.image.proto.Core.core_entry;
+import org.criu2core.image.proto.Fdinfo.fd_types;
+import org.criu2core.image.proto.Fdinfo.file_entry;
+import org.criu2core.image.proto.Inventory.inventory_entry;
+import org.criu2core.image.proto.Memfd.memfd_inode_entry;
+import org.criu2core.image.proto.Mm.mm_entry;
+import org.criu2core.image.proto.Pstree.pstree_entry;
+import org.criu2core.image.proto.Regfile.reg_file_entry;
+import org.criu2core.image.proto.Vma.vma_entry;
+
+/**
+ * A CRIU checkpoint as plain data: the process tree, each process's threads and memory areas,
+ * and the files they map. Page contents are not read here; {@link #pages} says where they are.
+ */
+public final class Checkpoint {
+    private final CheckpointDir dir;
+    private final inventory_entry inventory;
+    private final List<Process> processes;
+    private final Map<Integer, MappedFile> files;
+
+    private Checkpoint(CheckpointDir dir, inventory_entry inventory, List<Process> processes,
+                       Map<Integer, MappedFile> files) {
+        this.dir = dir;
+        this.inventory = inventory;
+        this.processes = processes;
+        this.files = files;
+    }
+
+    public static Checkpoint load(Path path) throws IOException {
+        var dir = new CheckpointDir(path);
+        inventory_entry inventory = dir.has("inventory.img")
+                ? dir.read("inventory.img").message(0, inventory_entry.class) : null;
+        Map<Integer, MappedFile> files = loadFiles(dir);
+        List<Process> processes = new ArrayList<>();
+        Image pstree = dir.read("pstree.img");
+        for (ImageEntry entry : pstree.entries()) {
+            processes.add(loadProcess(dir, (pstree_entry) entry.message(), files));
+        }
+        if (processes.isEmpty()) {
+            throw new CheckpointException(dir.display("pstree.img"), "no processes in the tree");
+        }
+        return new Checkpoint(dir, inventory, List.copyOf(processes), Collections.unmodifiableMap(files));
+    }
+
+    public CheckpointDir dir() {
+        return dir;
+    }
+
+    public Optional<inventory_entry> inventory() {
+        return Optional.ofNullable(inventory);
+    }
+
+    public List<Process> processes() {
+        return processes;
+    }
+
+    public Optional<Process> process(int pid) {
+        return processes.stream().filter(p -> p.pid() == pid).findFirst();
+    }
+
+    public Map<Integer, MappedFile> files() {
+        return files;
+    }
+
+    /** Where the saved pages of {@code process} are, in pages of {@code pageSize} bytes. */
+    public PageIndex pages(Process process, long pageSize) throws IOException {
+        return PageIndex.load(dir, "pagemap-" + process.pid() + ".img", pageSize);
+    }
+
+    /** Where the saved pages of a shmem object are; empty when CRIU saved none. */
+    public PageIndex shmemPages(long shmid, long pageSize) throws IOException {
+        String name = "pagemap-shmem-" + Long.toUnsignedString(shmid) + ".img";
+        return dir.has(name) ? PageIndex.load(dir, name, pageSize) : PageIndex.empty(pageSize);
+    }
+
+    private static Process loadProcess(CheckpointDir dir, pstree_entry entry, Map<Integer, MappedFile> files)
+            throws IOException {
+        int pid = entry.getPid();
+        List<Integer> tids = new ArrayList<>(entry.getThreadsList());
+        // the main thread first, as the kernel writes it; a zombie's thread list is [0]
+        tids.removeIf(t -> t == pid || t == 0);
+        tids.add(0, pid);
+        List<Thread> threads = new ArrayList<>();
+        for (int tid : tids) {
+            String name = "core-" + Integer.toUnsignedString(tid) + ".img";
+            if (tid != pid && !dir.has(name)) {
+                throw new CheckpointException(dir.display(name), "missing, though pstree.img lists thread " + tid);
+            }
+            Image core = dir.read(name);
+            if (core.entries().isEmpty()) {
+                throw new ImageFormatException(dir.display(name), 8, "core image without an entry");
+            }
+            threads.add(new Thread(tid, core.message(0, core_entry.class)));
+        }
+        String mmName = "mm-" + Integer.toUnsignedString(pid) + ".img";
+        mm_entry mm = null;
+        List<Vma> vmas = List.of();
+        if (dir.has(mmName)) {
+            Image image = dir.read(mmName);
+            if (image.entries().isEmpty()) {
+                throw new ImageFormatException(dir.display(mmName), 8, "mm image without an entry");
+            }
+            mm = image.message(0, mm_entry.class);
+            vmas = vmas(mm, files, dir.display(mmName), image.entries().get(0).offset());
+        }
+        return new Process(pid, entry.getPpid(), entry.getPgid(), entry.getSid(), threads, mm, vmas);
+    }
+
+    private static List<Vma> vmas(mm_entry mm, Map<Integer, MappedFile> files, String name, long offset)
+            throws ImageFormatException {
+        List<Vma> vmas = new ArrayList<>(mm.getVmasCount());
+        long previousEnd = 0;
+        for (int i = 0; i < mm.getVmasCount(); i++) {
+            vma_entry v = mm.getVmas(i);
+            String at = String.format("VMA %d (0x%x-0x%x)", i, v.getStart(), v.getEnd());
+            if (Long.compareUnsigned(v.getStart(), v.getEnd()) >= 0) {
+                throw new ImageFormatException(name, offset, at + " ends before it starts");
+            }
+            if (i > 0 && Long.compareUnsigned(v.getStart(), previousEnd) < 0) {
+                throw new ImageFormatException(name, offset, at + " overlaps or comes before the previous VMA");
+            }
+            previousEnd = v.getEnd();
+            MappedFile file = null;
+            int status = v.getStatus();
+            if ((status & VmaStatus.VMA_ANON_SHARED) != 0) {
+                // CRIU before 4 records MAP_SHARED anonymous memory by its shmem id alone
+                file = new MappedFile(-1, MappedFile.Kind.MEMFD, MappedFile.DEV_ZERO, -1, 0, v.getShmid());
+            } else if ((status & (VmaStatus.VMA_FILE_PRIVATE | VmaStatus.VMA_FILE_SHARED)) != 0) {
+                file = files.get((int) v.getShmid());
+                if (file == null) {
+                    throw new ImageFormatException(name, offset, at + " maps file id " + v.getShmid()
+                            + ", which files.img does not have");
+                }
+            }
+            vmas.add(new Vma(v.getStart(), v.getEnd(), v.getPgoff(), v.getProt(), v.getFlags(), status,
+                    v.getMadv(), file));
+        }
+        return vmas;
+    }
+
+    /** Regular files and memfds by file id: from files.img, or reg-files.img of older CRIU. */
+    private static Map<Integer, MappedFile> loadFiles(CheckpointDir dir) throws IOException {
+        Map<Long, memfd_inode_entry> memfds = new HashMap<>();
+        if (dir.has("memfd.img")) {
+            for (ImageEntry e : dir.read("memfd.img").entries()) {
+                var inode = (memfd_inode_entry) e.message();
+                memfds.put(inode.getInodeId(), inode);
+            }
+        }
+        Map<Integer, MappedFile> files = new HashMap<>();
+        if (dir.has("files.img")) {
+            for (ImageEntry e : dir.read("files.img").entries()) {
+                var file = (file_entry) e.message();
+                if (file.getType() == fd_types.REG && file.hasReg()) {
+                    files.put(file.getId(), regular(file.getReg()));
+                } else if (file.getType() == fd_types.MEMFD && file.hasMemfd()) {
+                    var inode = memfds.get(Integer.toUnsignedLong(file.getMemfd().getInodeId()));
+                    if (inode == null) {
+                        throw new ImageFormatException(dir.display("files.img"), e.offset(), "memfd file "
+                                + file.getId() + " names inode " + file.getMemfd().getInodeId()
+                                + ", which memfd.img does not have");
+                    }
+                    files.put(file.getId(), new MappedFile(file.getId(), MappedFile.Kind.MEMFD, inode.getName(),
+                            inode.getSize(), inode.getMode(), Integer.toUnsignedLong(inode.getShmid())));
+                }
+            }
+        }
+        if (dir.has("reg-files.img")) {
+            for (ImageEntry e : dir.read("reg-files.img").entries()) {
+                var reg = (reg_file_entry) e.message();
+                files.putIfAbsent(reg.getId(), regular(reg));
+            }
+        }
+        return files;
+    }
+
+    private static MappedFile regular(reg_file_entry reg) {
+        return new MappedFile(reg.getId(), MappedFile.Kind.REGULAR, reg.getName(),
+                reg.hasSize() ? reg.getSize() : -1, reg.getMode(), -1);
+    }
+}

@@ -1,0 +1,97 @@
+package org.criu2core.model;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Optional;
+import java.util.Set;
+import org.criu2core.image.CheckpointException;
+import org.criu2core.image.Image;
+import org.criu2core.image.ImageReader;
+
+/**
+ * A directory of CRIU images, and the chain of parent snapshots behind it (criu dump
+ * --prev-images-dir writes a {@code parent} link to the previous dump). Files are named in errors
+ * by the path the user gave, so messages point where the user can look.
+ */
+public final class CheckpointDir {
+    static final String PARENT = "parent";
+    /** More parent snapshots than any real chain has; beyond, the chain is taken to be broken. */
+    static final int MAX_PARENT_DEPTH = 256;
+
+    private final Path dir;
+    private final int depth;
+    private final Set<Path> chain;
+
+    public CheckpointDir(Path dir) throws IOException {
+        this(dir, 0, new HashSet<>());
+    }
+
+    private CheckpointDir(Path dir, int depth, Set<Path> chain) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new CheckpointException(dir.toString(), Files.exists(dir)
+                    ? "not a directory of CRIU images" : "no such directory");
+        }
+        this.dir = dir;
+        this.depth = depth;
+        this.chain = chain;
+        if (!chain.add(dir.toRealPath())) {
+            throw new CheckpointException(dir.toString(), "the parent snapshot links loop back to this directory");
+        }
+    }
+
+    public Path path() {
+        return dir;
+    }
+
+    public Path file(String name) {
+        return dir.resolve(name);
+    }
+
+    public boolean has(String name) {
+        return Files.isRegularFile(dir.resolve(name));
+    }
+
+    /** The name of a file for messages: as the user would type it. */
+    public String display(String name) {
+        return dir.resolve(name).toString();
+    }
+
+    public Image read(String name) throws IOException {
+        Path file = dir.resolve(name);
+        if (!Files.isRegularFile(file)) {
+            throw new CheckpointException(file.toString(), "missing from the checkpoint");
+        }
+        return ImageReader.read(file, file.toString());
+    }
+
+    /**
+     * The previous snapshot of an incremental dump, if this one has a {@code parent}: a symbolic
+     * link as CRIU makes it, or a file holding the link's target where a copy flattened links.
+     */
+    public Optional<CheckpointDir> parent() throws IOException {
+        Path link = dir.resolve(PARENT);
+        if (!Files.exists(link, LinkOption.NOFOLLOW_LINKS)) {
+            return Optional.empty();
+        }
+        Path target;
+        if (Files.isSymbolicLink(link)) {
+            target = Files.readSymbolicLink(link);
+        } else if (Files.isRegularFile(link) && Files.size(link) < 4096) {
+            target = Path.of(Files.readString(link, StandardCharsets.UTF_8).strip());
+        } else {
+            target = link;
+        }
+        Path resolved = dir.resolve(target).normalize();
+        if (!Files.isDirectory(resolved)) {
+            throw new CheckpointException(link.toString(), "the parent snapshot " + target + " is missing");
+        }
+        if (depth + 1 > MAX_PARENT_DEPTH) {
+            throw new CheckpointException(link.toString(), "more than " + MAX_PARENT_DEPTH + " parent snapshots");
+        }
+        return Optional.of(new CheckpointDir(resolved, depth + 1, chain));
+    }
+}

@@ -1,0 +1,276 @@
+package org.criu2core.model;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import org.criu2core.image.CheckpointException;
+import org.criu2core.image.Image;
+import org.criu2core.image.ImageEntry;
+import org.criu2core.image.ImageFormatException;
+import org.criu2core.image.proto.Pagemap.pagemap_entry;
+import org.criu2core.image.proto.Pagemap.pagemap_head;
+
+/**
+ * Where each saved page of one address space (or shmem object) lives, from a pagemap image:
+ * sorted, non-overlapping runs of pages, each either in a pages file at a byte offset (this
+ * snapshot's or, for PE_PARENT, a parent snapshot's) or lazy (not in the images at all). Pages in
+ * no run were not saved: holes. Lookups are binary searches over the run starts.
+ */
+public final class PageIndex {
+    /** criu/include/pagemap.h */
+    static final int PE_PARENT = 1 << 0;
+    static final int PE_LAZY = 1 << 1;
+    static final int PE_PRESENT = 1 << 2;
+
+    /** A run's pages are in {@link #file(int)}; else they are lazy: not in the images. */
+    private static final Path LAZY = null;
+
+    private final long pageSize;
+    private final long[] start;
+    private final long[] end;
+    private final Path[] file;
+    private final long[] fileOffset;
+    private final int count;
+
+    private PageIndex(long pageSize, long[] start, long[] end, Path[] file, long[] fileOffset, int count) {
+        this.pageSize = pageSize;
+        this.start = start;
+        this.end = end;
+        this.file = file;
+        this.fileOffset = fileOffset;
+        this.count = count;
+    }
+
+    public static PageIndex empty(long pageSize) {
+        return new PageIndex(pageSize, new long[0], new long[0], new Path[0], new long[0], 0);
+    }
+
+    public long pageSize() {
+        return pageSize;
+    }
+
+    public int runs() {
+        return count;
+    }
+
+    public long start(int run) {
+        return start[run];
+    }
+
+    public long end(int run) {
+        return end[run];
+    }
+
+    /** True when the run's pages are in a pages file; false for lazy pages. */
+    public boolean present(int run) {
+        return file[run] != LAZY;
+    }
+
+    public Path file(int run) {
+        return file[run];
+    }
+
+    /** Byte offset in {@link #file(int)} of the run's first page. */
+    public long fileOffset(int run) {
+        return fileOffset[run];
+    }
+
+    /** The first run that ends after {@code address}, or {@link #runs()} when none does. */
+    public int firstRunEndingAfter(long address) {
+        int lo = 0;
+        int hi = count;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (Long.compareUnsigned(end[mid], address) <= 0) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo;
+    }
+
+    /** The run holding {@code address}, or -1 when its page is a hole. */
+    public int runAt(long address) {
+        int i = firstRunEndingAfter(address);
+        return i < count && Long.compareUnsigned(start[i], address) <= 0 ? i : -1;
+    }
+
+    /** Whether any page of [from, to) is saved, present or lazy. */
+    public boolean anyIn(long from, long to) {
+        int i = firstRunEndingAfter(from);
+        return i < count && Long.compareUnsigned(start[i], to) < 0;
+    }
+
+    /** Pages in this index that the images hold, and pages that are lazy. */
+    public long[] pageCounts() {
+        long present = 0;
+        long lazy = 0;
+        for (int i = 0; i < count; i++) {
+            long pages = (end[i] - start[i]) / pageSize;
+            if (present(i)) {
+                present += pages;
+            } else {
+                lazy += pages;
+            }
+        }
+        return new long[] {present, lazy};
+    }
+
+    /**
+     * Reads a pagemap image of {@code dir} (pagemap-PID.img or pagemap-shmem-SHMID.img), following
+     * PE_PARENT pages into the parent snapshots.
+     */
+    public static PageIndex load(CheckpointDir dir, String pagemap, long pageSize) throws IOException {
+        return new Loader(pageSize).load(dir, pagemap);
+    }
+
+    /** Loads each snapshot's pagemap once, however many runs refer to it. */
+    private static final class Loader {
+        private final long pageSize;
+        private final Map<Path, PageIndex> parents = new HashMap<>();
+
+        Loader(long pageSize) {
+            this.pageSize = pageSize;
+        }
+
+        PageIndex load(CheckpointDir dir, String pagemap) throws IOException {
+            Image image = dir.read(pagemap);
+            String name = dir.display(pagemap);
+            if (image.entries().isEmpty() || !(image.entries().get(0).message() instanceof pagemap_head head)) {
+                throw new ImageFormatException(name, 0, "pagemap without its head entry");
+            }
+            String pagesName = "pages-" + Integer.toUnsignedString(head.getPagesId()) + ".img";
+            Path pagesFile = dir.file(pagesName);
+            long pagesSize = Files.isRegularFile(pagesFile) ? Files.size(pagesFile) : -1;
+            Optional<PageIndex> parent = Optional.empty();
+            var runs = new Runs(image.entries().size());
+            long offset = 0;
+            long previousEnd = 0;
+            for (int n = 1; n < image.entries().size(); n++) {
+                ImageEntry entry = image.entries().get(n);
+                var pe = (pagemap_entry) entry.message();
+                long vaddr = pe.getVaddr();
+                long pages = pe.hasNrPages() ? pe.getNrPages() : Integer.toUnsignedLong(pe.getCompatNrPages());
+                int flags = pe.hasFlags() ? pe.getFlags() : pe.getInParent() ? PE_PARENT : PE_PRESENT;
+                if (vaddr % pageSize != 0) {
+                    throw new ImageFormatException(name, entry.offset(), String.format(
+                            "entry %d: vaddr 0x%x is not a multiple of the page size %d", n, vaddr, pageSize));
+                }
+                long bytes = pages > 0 && pages <= Long.MAX_VALUE / pageSize ? pages * pageSize : -1;
+                long end = vaddr + bytes;
+                if (bytes < 0 || Long.compareUnsigned(end, vaddr) <= 0) {
+                    throw new ImageFormatException(name, entry.offset(), String.format(
+                            "entry %d: %s pages at 0x%x do not fit in the address space", n,
+                            Long.toUnsignedString(pages), vaddr));
+                }
+                if (Long.compareUnsigned(vaddr, previousEnd) < 0) {
+                    throw new ImageFormatException(name, entry.offset(), String.format(
+                            "entry %d: pages at 0x%x overlap or come before the previous entry's (ending at 0x%x)",
+                            n, vaddr, previousEnd));
+                }
+                previousEnd = end;
+                if ((flags & PE_PRESENT) != 0) {
+                    if (pagesSize < 0) {
+                        throw new CheckpointException(dir.display(pagesName), "missing from the checkpoint, which "
+                                + pagemap + " names for its pages");
+                    }
+                    if (offset + bytes > pagesSize) {
+                        throw new ImageFormatException(name, entry.offset(), String.format(
+                                "entry %d: pages up to byte %d of %s, which has %d bytes", n, offset + bytes,
+                                pagesName, pagesSize));
+                    }
+                    runs.add(vaddr, end, pagesFile, offset);
+                    offset += bytes;
+                } else if ((flags & PE_PARENT) != 0) {
+                    if (parent.isEmpty()) {
+                        parent = Optional.of(parentIndex(dir, pagemap, name, entry.offset()));
+                    }
+                    runs.addFromParent(parent.get(), vaddr, end, name, entry.offset());
+                } else if ((flags & PE_LAZY) != 0) {
+                    runs.add(vaddr, end, LAZY, 0);
+                } else {
+                    throw new ImageFormatException(name, entry.offset(), "entry " + n + ": flags 0x"
+                            + Integer.toHexString(flags) + " say neither present, in parent nor lazy");
+                }
+            }
+            return runs.build(pageSize);
+        }
+
+        private PageIndex parentIndex(CheckpointDir dir, String pagemap, String name, long at) throws IOException {
+            CheckpointDir parentDir = dir.parent().orElseThrow(() -> new ImageFormatException(name, at,
+                    "pages are in the parent snapshot, but " + dir.display(CheckpointDir.PARENT) + " is missing"));
+            Path key = parentDir.path().toRealPath();
+            PageIndex cached = parents.get(key);
+            if (cached == null) {
+                if (!parentDir.has(pagemap)) {
+                    throw new ImageFormatException(name, at, "pages are in the parent snapshot, which has no "
+                            + pagemap);
+                }
+                cached = load(parentDir, pagemap);
+                parents.put(key, cached);
+            }
+            return cached;
+        }
+    }
+
+    /** Growable parallel arrays of runs, merged where adjacent in the same file. */
+    private static final class Runs {
+        long[] start;
+        long[] end;
+        Path[] file;
+        long[] offset;
+        int count;
+
+        Runs(int capacity) {
+            capacity = Math.max(capacity, 4);
+            start = new long[capacity];
+            end = new long[capacity];
+            file = new Path[capacity];
+            offset = new long[capacity];
+        }
+
+        void add(long from, long to, Path in, long at) {
+            if (count > 0 && end[count - 1] == from && java.util.Objects.equals(file[count - 1], in)
+                    && (in == LAZY || offset[count - 1] + (end[count - 1] - start[count - 1]) == at)) {
+                end[count - 1] = to;
+                return;
+            }
+            if (count == start.length) {
+                int n = count * 2;
+                start = Arrays.copyOf(start, n);
+                end = Arrays.copyOf(end, n);
+                file = Arrays.copyOf(file, n);
+                offset = Arrays.copyOf(offset, n);
+            }
+            start[count] = from;
+            end[count] = to;
+            file[count] = in;
+            offset[count] = at;
+            count++;
+        }
+
+        /** [from, to) as the parent has it; every page must be there. */
+        void addFromParent(PageIndex parent, long from, long to, String name, long at) throws ImageFormatException {
+            long cursor = from;
+            for (int i = parent.firstRunEndingAfter(from); cursor != to; i++) {
+                if (i >= parent.count || Long.compareUnsigned(parent.start[i], cursor) > 0) {
+                    throw new ImageFormatException(name, at, String.format(
+                            "page 0x%x is in the parent snapshot, which did not save it", cursor));
+                }
+                long runTo = Long.compareUnsigned(parent.end[i], to) < 0 ? parent.end[i] : to;
+                long skip = cursor - parent.start[i];
+                add(cursor, runTo, parent.file[i], parent.file[i] == LAZY ? 0 : parent.fileOffset[i] + skip);
+                cursor = runTo;
+            }
+        }
+
+        PageIndex build(long pageSize) {
+            return new PageIndex(pageSize, start, end, file, offset, count);
+        }
+    }
+}
