@@ -1,6 +1,7 @@
 package org.criu2core.arch;
 
 import java.util.List;
+import org.criu2core.elf.CoreFile;
 import org.criu2core.elf.CoreStructs;
 import org.criu2core.elf.ElfClass;
 import org.criu2core.elf.Note;
@@ -57,6 +58,44 @@ public interface Arch {
      */
     default long[] auxv(List<Long> savedAuxv) {
         return Auxv.terminate(savedAuxv.stream().mapToLong(Long::longValue).toArray());
+    }
+
+    // --- reading cores back: what a comparison of two cores needs to know ---
+
+    /** Names of the registers in pr_reg, in order, as gdb and the kernel's headers name them. */
+    List<String> registerNames();
+
+    /**
+     * Whether a thread's registers in {@code candidate} are those CRIU prepared for restarting the
+     * system call the thread was stopped in, where {@code kernel} holds them as it stopped.
+     */
+    default boolean restartedSyscall(long[] kernel, long[] candidate) {
+        return false;
+    }
+
+    /**
+     * How a thread's note of {@code type} differs between two cores, in words; empty when the
+     * parts that hold state agree. {@code expectedCore} and {@code actualCore} give the
+     * process-wide notes some layouts are declared in.
+     */
+    default List<String> noteDifferences(int type, byte[] expected, byte[] actual,
+                                         CoreFile expectedCore, CoreFile actualCore) {
+        return java.util.Arrays.equals(expected, actual) ? List.of() : List.of("differs");
+    }
+
+    /** The thread notes a core of this architecture must have (beyond NT_PRSTATUS). */
+    default List<Integer> requiredThreadNotes() {
+        return regsets().stream().map(Regset::noteType).toList();
+    }
+
+    /** The architecture of cores with this e_machine and class, for reading them back. */
+    static java.util.Optional<Arch> forMachine(int machine, ElfClass elfClass) {
+        for (Arch a : List.<Arch>of(X86.X86_64, X86.I386)) {
+            if (a.machine() == machine && a.elfClass() == elfClass) {
+                return java.util.Optional.of(a);
+            }
+        }
+        return java.util.Optional.empty();
     }
 
     /**

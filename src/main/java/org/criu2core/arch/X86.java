@@ -11,6 +11,7 @@ import static org.criu2core.elf.Elf.NT_X86_XSTATE;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.ToLongFunction;
+import org.criu2core.elf.CoreFile;
 import org.criu2core.elf.CoreStructs;
 import org.criu2core.elf.Elf;
 import org.criu2core.elf.ElfClass;
@@ -134,6 +135,12 @@ final class X86 implements Arch {
         return size;
     }
 
+    private static final List<String> NAMES_64 = List.of("r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10",
+            "r9", "r8", "rax", "rcx", "rdx", "rsi", "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss", "fs_base",
+            "gs_base", "ds", "es", "fs", "gs");
+    private static final List<String> NAMES_32 = List.of("ebx", "ecx", "edx", "esi", "edi", "ebp", "eax", "ds", "es",
+            "fs", "gs", "orig_eax", "eip", "cs", "eflags", "esp", "ss");
+
     static final X86 X86_64 = new X86("x86_64", ElfClass.ELF64, Elf.EM_X86_64, GPREGS_64, false);
     static final X86 I386 = new X86("i386", ElfClass.ELF32, Elf.EM_386, GPREGS_32, true);
 
@@ -183,6 +190,103 @@ final class X86 implements Arch {
     @Override
     public int machine() {
         return machine;
+    }
+
+    @Override
+    public List<String> registerNames() {
+        return compat ? NAMES_32 : NAMES_64;
+    }
+
+    /** -ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK (include/linux/errno.h) */
+    private static final List<Long> ERESTART = List.of(-512L, -513L, -514L, -516L);
+    private static final long ERESTART_RESTARTBLOCK = -516;
+    private static final long EINTR = 4;
+    /** The length of the syscall (and int $0x80) instruction, which a restart runs again. */
+    private static final int SYSCALL_INSN = 2;
+
+    /**
+     * CRIU stores a thread stopped in a restartable call as it will resume it
+     * (criu/arch/x86/crtools.c, compel's syscall restart): ip moved back over the syscall
+     * instruction with ax holding the call number again, or, for -ERESTART_RESTARTBLOCK, ax =
+     * -EINTR with ip in place. The kernel's core shows the registers at the stop.
+     */
+    @Override
+    public boolean restartedSyscall(long[] kernel, long[] candidate) {
+        int ax = registerNames().indexOf(compat ? "eax" : "rax");
+        int origAx = registerNames().indexOf(compat ? "orig_eax" : "orig_rax");
+        int ip = registerNames().indexOf(compat ? "eip" : "rip");
+        long mask = compat ? 0xffff_ffffL : -1L;
+        long result = compat ? (int) kernel[ax] : kernel[ax];
+        long call = compat ? (int) kernel[origAx] : kernel[origAx];
+        if (call < 0 || !ERESTART.contains(result)) {
+            return false;
+        }
+        boolean backOverSyscall = candidate[ip] == ((kernel[ip] - SYSCALL_INSN) & mask) && candidate[ax] == kernel[origAx];
+        boolean interrupted = result == ERESTART_RESTARTBLOCK && candidate[ip] == kernel[ip]
+                && candidate[ax] == (-EINTR & mask);
+        return backOverSyscall || interrupted;
+    }
+
+    /** Standard offsets; a core may declare others in NT_X86_XSAVE_LAYOUT, as the kernel's does. */
+    private static java.util.Map<Integer, int[]> xsaveLayout(CoreFile core) {
+        java.util.Map<Integer, int[]> layout = new java.util.HashMap<>();
+        byte[] declared = core.note(NT_X86_XSAVE_LAYOUT);
+        if (declared == null) {
+            for (XComponent c : XSAVE_COMPONENTS) {
+                layout.put(c.bit(), new int[] {c.offset(), c.size()});
+            }
+            return layout;
+        }
+        var b = java.nio.ByteBuffer.wrap(declared).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i + 16 <= declared.length; i += 16) {
+            layout.put(b.getInt(i), new int[] {b.getInt(i + 8), b.getInt(i + 4)});
+        }
+        return layout;
+    }
+
+    @Override
+    public List<String> noteDifferences(int type, byte[] expected, byte[] actual, CoreFile expectedCore,
+                                        CoreFile actualCore) {
+        if (type == NT_PRFPREG && !compat || type == NT_PRXFPREG) {
+            // the FXSAVE area past the XMM registers is padding and software-reserved words
+            return java.util.Arrays.equals(expected, 0, FX_PADDING, actual, 0, Math.min(actual.length, FX_PADDING))
+                    && actual.length == FXSAVE_SIZE ? List.of() : List.of("differs in the FXSAVE area");
+        }
+        if (type != NT_X86_XSTATE) {
+            return Arch.super.noteDifferences(type, expected, actual, expectedCore, actualCore);
+        }
+        List<String> out = new java.util.ArrayList<>();
+        if (actual.length < XSAVE_HDR_END) {
+            return List.of("is " + actual.length + " bytes, too short for the XSAVE header");
+        }
+        if (!java.util.Arrays.equals(expected, 0, FX_PADDING, actual, 0, FX_PADDING)) {
+            out.add("legacy area differs");
+        }
+        var e = java.nio.ByteBuffer.wrap(expected).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        var a = java.nio.ByteBuffer.wrap(actual).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        long xcr0 = e.getLong(XSAVE_XCR0);
+        if (a.getLong(XSAVE_XCR0) != xcr0) {
+            out.add(String.format("XCR0 0x%x, expected 0x%x", a.getLong(XSAVE_XCR0), xcr0));
+        }
+        if (a.getLong(XSAVE_HDR_XFEATURES) != e.getLong(XSAVE_HDR_XFEATURES)) {
+            out.add(String.format("xstate_bv 0x%x, expected 0x%x", a.getLong(XSAVE_HDR_XFEATURES),
+                    e.getLong(XSAVE_HDR_XFEATURES)));
+        }
+        var expectedLayout = xsaveLayout(expectedCore);
+        var actualLayout = xsaveLayout(actualCore);
+        for (XComponent c : XSAVE_COMPONENTS) {
+            if ((xcr0 >> c.bit() & 1) == 0) {
+                continue;
+            }
+            int[] el = expectedLayout.get(c.bit());
+            int[] al = actualLayout.get(c.bit());
+            if (el == null || al == null || el[0] + el[1] > expected.length || al[0] + el[1] > actual.length) {
+                out.add("XSAVE component " + c.bit() + " is missing");
+            } else if (!java.util.Arrays.equals(expected, el[0], el[0] + el[1], actual, al[0], al[0] + el[1])) {
+                out.add("XSAVE component " + c.bit() + " differs");
+            }
+        }
+        return out;
     }
 
     @Override

@@ -13,7 +13,7 @@ import picocli.CommandLine.ParseResult;
 /** Entry point: the only place that turns exceptions into messages and exit codes. */
 @Command(name = "criu2core", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Turns CRIU checkpoint images into ELF core files that gdb reads like kernel-written ones.",
-        subcommands = {ConvertCommand.class, DecodeCommand.class, EncodeCommand.class,
+        subcommands = {ConvertCommand.class, DiffCommand.class, DecodeCommand.class, EncodeCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
     /** Exit status for a checkpoint or file that could not be used. */

@@ -1,0 +1,83 @@
+package org.criu2core.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.criu2core.Fixtures;
+import org.criu2core.KernelCores;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConvertCommandTest {
+    @TempDir
+    Path tmp;
+
+    private static List<String> files(Path dir) throws Exception {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    @Test
+    void oneCorePerLivingProcessAndTheDeadOneSaysWhy() throws Exception {
+        Path images = Fixtures.checkpoint("tree").resolve("images");
+        var run = KernelCores.cli("convert", "-i", images.toString(), "--out", tmp.toString());
+        assertEquals(0, run.status(), run.err());
+        assertEquals(List.of("core.8714", "core.8716"), files(tmp), "no temporary files are left");
+        assertTrue(run.err().contains("process 8717 (tree): dead, no memory image; no core"), run.err());
+        assertTrue(run.err().contains("core.8714: x86_64, 1 thread, 26 segments, 847872 bytes"), run.err());
+    }
+
+    @Test
+    void onlyTheNamedProcesses() throws Exception {
+        Path images = Fixtures.checkpoint("tree").resolve("images");
+        var run = KernelCores.cli("convert", "-D", images.toString(), "-o", tmp.toString(), "--pid", "8716", "-q");
+        assertEquals(0, run.status(), run.err());
+        assertEquals("", run.err());
+        assertEquals(List.of("core.8716"), files(tmp));
+    }
+
+    @Test
+    void anUnknownPidIsAnError() {
+        Path images = Fixtures.checkpoint("tree").resolve("images");
+        var run = KernelCores.cli("convert", "-D", images.toString(), "-o", tmp.toString(), "--pid", "9999");
+        assertEquals(1, run.status());
+        assertEquals("criu2core: " + images.resolve("pstree.img") + ": no process 9999 in the checkpoint\n", run.err());
+    }
+
+    @Test
+    void aMissingDirectoryIsAnError() {
+        var run = KernelCores.cli("convert", "-D", tmp.resolve("nope").toString(), "-o", tmp.toString());
+        assertEquals(1, run.status());
+        assertEquals("criu2core: " + tmp.resolve("nope") + ": no such directory\n", run.err());
+    }
+
+    @Test
+    void aFailedConversionLeavesTheOldCoreAndNoPartialFile() throws Exception {
+        Path images = tmp.resolve("images");
+        Files.createDirectories(images);
+        try (Stream<Path> s = Files.list(Fixtures.checkpoint("threads").resolve("images"))) {
+            for (Path p : s.toList()) {
+                Files.copy(p, images.resolve(p.getFileName()));
+            }
+        }
+        Path pages = images.resolve("pages-1.img");
+        byte[] all = Files.readAllBytes(pages);
+        Files.write(pages, java.util.Arrays.copyOf(all, all.length / 2));
+        Path out = tmp.resolve("out");
+        Files.createDirectories(out);
+        byte[] old = "an older core".getBytes();
+        Files.write(out.resolve("core.8229"), old);
+        var run = KernelCores.cli("convert", "-D", images.toString(), "-o", out.toString());
+        assertEquals(1, run.status());
+        assertTrue(run.err().startsWith("criu2core: " + images.resolve("pagemap-8229.img") + ":"), run.err());
+        assertTrue(run.err().contains("pages-1.img, which has " + all.length / 2 + " bytes"), run.err());
+        assertArrayEquals(old, Files.readAllBytes(out.resolve("core.8229")));
+        assertEquals(List.of("core.8229"), files(out));
+    }
+}

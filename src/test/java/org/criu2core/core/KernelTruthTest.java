@@ -1,0 +1,137 @@
+package org.criu2core.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import org.criu2core.Fixtures;
+import org.criu2core.Gdb;
+import org.criu2core.KernelCores;
+import org.criu2core.elf.CoreFile;
+import org.criu2core.elf.Elf;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The real x86 checkpoints, converted from their copies in fixtures/, against the cores the
+ * kernel wrote for the same processes (../shared): field by field and page by page with our own
+ * comparison, then in gdb.
+ */
+class KernelTruthTest {
+    @TempDir
+    Path tmp;
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"threads", "tree", "compat32", "incremental", "manyvmas"})
+    void coresMatchTheKernels(String name) throws Exception {
+        Path shared = Fixtures.sharedCase("checkpoints", name);
+        Path images = Fixtures.checkpoint(name).resolve("images");
+        Path out = tmp.resolve("out");
+        var run = KernelCores.cli("convert", "-D", images.toString(), "-o", out.toString(),
+                "--root", shared.resolve("root").toString());
+        assertEquals(0, run.status(), run.err());
+        for (int pid : KernelCores.pids(shared)) {
+            Path kernel = KernelCores.unpack(shared, pid, tmp);
+            Path ours = out.resolve(Converter.coreName(pid));
+            try (var k = CoreFile.open(kernel); var o = CoreFile.open(ours)) {
+                var options = CoreDiff.Options.kernel(KernelCores.unknownContents(shared, images, pid));
+                assertEquals(List.of(), CoreDiff.compare(k, o, options), "core." + pid + " against the kernel's");
+                if (!name.equals("manyvmas")) { // gdb needs minutes to load 70 000 segments twice
+                    gdbSeesWhatTheKernelsCoreHolds(shared, pid, kernel, ours, k);
+                }
+            }
+        }
+    }
+
+    private static void gdbSeesWhatTheKernelsCoreHolds(Path shared, int pid, Path kernel, Path ours, CoreFile k)
+            throws Exception {
+        Path root = shared.resolve("root");
+        Path exe = KernelCores.exe(shared, pid);
+        String kernelView = Gdb.run(k.machine(), root, exe, kernel, "thread apply all bt");
+        String ourView = Gdb.run(k.machine(), root, exe, ours, "thread apply all bt");
+        var kernelWarnings = new HashSet<>(Gdb.warnings(kernelView));
+        List<String> newWarnings = new ArrayList<>();
+        for (String w : Gdb.warnings(ourView)) {
+            if (!kernelWarnings.contains(w) || w.contains("reg-xstate")) {
+                newWarnings.add(w);
+            }
+        }
+        assertEquals(List.of(), newWarnings, "warnings gdb gives on our core only");
+        var backtraces = Gdb.backtraces(kernelView);
+        assertTrue(!backtraces.isEmpty(), kernelView);
+        assertEquals(backtraces, Gdb.backtraces(ourView));
+        try (var o = CoreFile.open(ours)) {
+            vectorRegisters(root, exe, ours, k, o);
+        }
+    }
+
+    private static int tid(CoreFile core, List<CoreFile.NoteEntry> thread) {
+        int word = core.elfClass().word();
+        return ByteBuffer.wrap(thread.get(0).desc()).order(ByteOrder.LITTLE_ENDIAN).getInt(16 + 2 * word);
+    }
+
+    /** ymm0-15 (i386: 0-7) and pkru as gdb shows them on our core equal the kernel's saved state. */
+    private static void vectorRegisters(Path root, Path exe, Path ours, CoreFile kernel, CoreFile our)
+            throws Exception {
+        int vectors = kernel.machine() == Elf.EM_X86_64 ? 16 : 8;
+        var threads = kernel.threads();
+        List<Integer> ourOrder = our.threads().stream().map(t -> tid(our, t)).toList();
+        List<String> commands = new ArrayList<>();
+        for (int t = 0; t < threads.size(); t++) {
+            // gdb numbers a core's threads in the order of their notes
+            commands.add("thread " + (ourOrder.indexOf(tid(kernel, threads.get(t))) + 1));
+            commands.add("p $_thread");
+            for (int r = 0; r < vectors; r++) {
+                commands.add("p/x $ymm" + r + ".v8_int32");
+            }
+            commands.add("p/x $pkru");
+        }
+        List<String> values = Gdb.values(Gdb.run(kernel.machine(), root, exe, ours, commands.toArray(String[]::new)));
+        assertEquals(threads.size() * (vectors + 2), values.size(), "gdb printed every register");
+        for (int t = 0; t < threads.size(); t++) {
+            byte[] xsave = null;
+            for (var n : threads.get(t)) {
+                if (n.type() == Elf.NT_X86_XSTATE) {
+                    xsave = n.desc();
+                }
+            }
+            if (xsave == null) {
+                continue;
+            }
+            var x = ByteBuffer.wrap(xsave).order(ByteOrder.LITTLE_ENDIAN);
+            int ymmOffset = 576;
+            int pkruOffset = 2688;
+            byte[] layout = kernel.note(Elf.NT_X86_XSAVE_LAYOUT);
+            for (int i = 0; layout != null && i + 16 <= layout.length; i += 16) {
+                var l = ByteBuffer.wrap(layout).order(ByteOrder.LITTLE_ENDIAN);
+                if (l.getInt(i) == 2) {
+                    ymmOffset = l.getInt(i + 8);
+                } else if (l.getInt(i) == 9) {
+                    pkruOffset = l.getInt(i + 8);
+                }
+            }
+            int base = t * (vectors + 2) + 1;
+            for (int r = 0; r < vectors; r++) {
+                List<String> words = new ArrayList<>();
+                for (int w = 0; w < 4; w++) {
+                    words.add("0x" + Integer.toHexString(x.getInt(160 + 16 * r + 4 * w)));
+                }
+                for (int w = 0; w < 4; w++) {
+                    words.add("0x" + Integer.toHexString(x.getInt(ymmOffset + 16 * r + 4 * w)));
+                }
+                assertEquals("{" + String.join(", ", words) + "}", values.get(base + r), "thread " + (t + 1) + " ymm" + r);
+            }
+            long xcr0 = x.getLong(464);
+            if ((xcr0 >> 9 & 1) != 0) {
+                assertEquals("0x" + Integer.toHexString(x.getInt(pkruOffset)), values.get(base + vectors),
+                        "thread " + (t + 1) + " pkru");
+            }
+        }
+    }
+}
