@@ -42,6 +42,30 @@ public final class Fixtures {
         return dir;
     }
 
+    /**
+     * The synthetic checkpoint fixtures/synthetic/ARCH, kept as JSON, encoded with `criu2core
+     * encode` into {@code images} (its raw pages file copied as it is).
+     */
+    public static Path encodeSynthetic(String arch, Path images) throws IOException {
+        Path source = ROOT.resolve("synthetic").resolve(arch);
+        Files.createDirectories(images);
+        try (Stream<Path> files = Files.list(source)) {
+            for (Path f : files.toList()) {
+                String name = f.getFileName().toString();
+                if (name.endsWith(".json")) {
+                    var run = KernelCores.cli("encode", "-i", f.toString(), "-o",
+                            images.resolve(name.replace(".json", ".img")).toString());
+                    if (run.status() != 0) {
+                        throw new IOException("encode " + f + ": " + run.err());
+                    }
+                } else {
+                    Files.copy(f, images.resolve(name));
+                }
+            }
+        }
+        return images;
+    }
+
     /** Opens a file, or its .gz sibling where the fixture is kept compressed. */
     public static InputStream open(Path file) throws IOException {
         if (Files.exists(file)) {

@@ -83,6 +83,21 @@ public final class Gdb {
         return threads;
     }
 
+    /** {LWP: register lines, blanks folded} from `thread apply all info all-registers`. */
+    public static Map<Integer, List<String>> registersByThread(String output) {
+        Map<Integer, List<String>> threads = new LinkedHashMap<>();
+        List<String> current = null;
+        for (String line : output.split("\n")) {
+            Matcher t = THREAD.matcher(line);
+            if (t.find()) {
+                current = threads.computeIfAbsent(Integer.parseInt(t.group(1)), k -> new ArrayList<>());
+            } else if (current != null && !line.isBlank()) {
+                current.add(String.join(" ", line.trim().split("\\s+")));
+            }
+        }
+        return threads;
+    }
+
     /** Lines of gdb's output that are warnings. */
     public static List<String> warnings(String output) {
         return output.lines().filter(l -> l.toLowerCase().contains("warning:")).map(String::strip).toList();

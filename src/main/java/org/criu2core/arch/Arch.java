@@ -90,7 +90,7 @@ public interface Arch {
 
     /** The architecture of cores with this e_machine and class, for reading them back. */
     static java.util.Optional<Arch> forMachine(int machine, ElfClass elfClass) {
-        for (Arch a : List.<Arch>of(X86.X86_64, X86.I386)) {
+        for (Arch a : List.<Arch>of(X86.X86_64, X86.I386, Aarch64.INSTANCE, Armv7l.INSTANCE)) {
             if (a.machine() == machine && a.elfClass() == elfClass) {
                 return java.util.Optional.of(a);
             }
@@ -118,8 +118,10 @@ public interface Arch {
     private static Arch of(core_entry core, String coreName) throws CheckpointException {
         return switch (core.getMtype()) {
             case X86_64 -> core.hasThreadInfo() && X86.isCompat(core.getThreadInfo()) ? X86.I386 : X86.X86_64;
+            case AARCH64 -> Aarch64.INSTANCE;
+            case ARM -> Armv7l.INSTANCE;
             default -> throw new CheckpointException(coreName, "architecture " + core.getMtype()
-                    + " is not supported: criu2core converts x86_64 (and its 32-bit tasks)");
+                    + " is not supported: criu2core converts x86_64 (and its 32-bit tasks), aarch64 and armv7l");
         };
     }
 }

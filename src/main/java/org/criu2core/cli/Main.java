@@ -30,8 +30,20 @@ public final class Main {
         var cli = new CommandLine(new Main());
         cli.setOut(out);
         cli.setErr(err);
-        cli.setExecutionExceptionHandler(new ErrorReporter(debugRequested(args)));
-        return cli.execute(args);
+        var reporter = new ErrorReporter(debugRequested(args));
+        cli.setExecutionExceptionHandler(reporter);
+        try {
+            return cli.execute(args);
+        } catch (Error e) {
+            // picocli hands only Exceptions to the handler; an Error still gets one line
+            err.println("criu2core: internal error: " + e + (reporter.debug() ? ""
+                    : " (run with --debug for the stack trace, and please report it)"));
+            if (reporter.debug()) {
+                e.printStackTrace(err);
+            }
+            err.flush();
+            return EXIT_FAILURE;
+        }
     }
 
     private static boolean debugRequested(String[] args) {

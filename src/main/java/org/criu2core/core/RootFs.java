@@ -29,6 +29,10 @@ public final class RootFs implements AutoCloseable {
     private final Set<String> missing = new LinkedHashSet<>();
 
     public RootFs(Path root) throws IOException {
+        if (!Files.isDirectory(root)) {
+            throw new org.criu2core.image.CheckpointException(root.toString(),
+                    "no such directory (given as --root, the processes' root filesystem)");
+        }
         this.root = root.toRealPath();
     }
 

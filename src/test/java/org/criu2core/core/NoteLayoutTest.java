@@ -207,4 +207,88 @@ class NoteLayoutTest {
         assertEquals(0, le(auxv).getInt(auxv.length - 8));
         assertEquals(0, auxv.length % 8);
     }
+
+    @Test
+    void aarch64Notes() throws Exception {
+        Checkpoint cp = Checkpoint.load(Fixtures.encodeSynthetic("aarch64", tmp.resolve("a64")));
+        Process p = cp.processes().get(0);
+        List<Note> notes = notes(cp, p);
+        assertEquals(List.of(Elf.NT_PRSTATUS, Elf.NT_PRPSINFO, Elf.NT_SIGINFO, Elf.NT_AUXV, Elf.NT_FILE,
+                Elf.NT_PRFPREG, Elf.NT_ARM_TLS, Elf.NT_PRSTATUS, Elf.NT_PRFPREG, Elf.NT_ARM_TLS),
+                notes.stream().map(Note::type).toList());
+        var ti = cp.processes().get(0).threads().get(1).core().getTiAarch64();
+        /*
+         * struct elf_prstatus (LP64) with pr_reg = struct user_pt_regs { u64 regs[31]; u64 sp; u64 pc;
+         *   u64 pstate; } at 112 (272 bytes), int pr_fpvalid at 384; 392 bytes
+         */
+        var b = le(desc(notes, 7, Elf.NT_PRSTATUS));
+        assertEquals(392, b.capacity());
+        assertEquals(301, b.getInt(32));
+        assertEquals(ti.getGpregs().getRegs(0), b.getLong(112));
+        assertEquals(ti.getGpregs().getRegs(30), b.getLong(112 + 30 * 8));
+        assertEquals(ti.getGpregs().getSp(), b.getLong(112 + 31 * 8));
+        assertEquals(ti.getGpregs().getPc(), b.getLong(112 + 32 * 8));
+        assertEquals(ti.getGpregs().getPstate(), b.getLong(112 + 33 * 8));
+        assertEquals(1, b.getInt(384));
+        // struct user_fpsimd_state { __uint128_t vregs[32]; u32 fpsr 512; u32 fpcr 516; u32 __reserved[2]; }
+        var fp = le(desc(notes, 8, Elf.NT_PRFPREG));
+        assertEquals(528, fp.capacity());
+        assertEquals(ti.getFpsimd().getVregs(0), fp.getLong(0), "v0 low");
+        assertEquals(ti.getFpsimd().getVregs(1), fp.getLong(8), "v0 high");
+        assertEquals(ti.getFpsimd().getVregs(63), fp.getLong(504), "v31 high");
+        assertEquals(ti.getFpsimd().getFpsr(), fp.getInt(512));
+        assertEquals(ti.getFpsimd().getFpcr(), fp.getInt(516));
+        // NT_ARM_TLS: u64 tpidr_el0; u64 tpidr2_el0
+        var tls = le(desc(notes, 9, Elf.NT_ARM_TLS));
+        assertEquals(16, tls.capacity());
+        assertEquals(ti.getTls(), tls.getLong(0));
+        assertEquals(136, desc(notes, 1, Elf.NT_PRPSINFO).length);
+    }
+
+    @Test
+    void armv7lNotes() throws Exception {
+        Checkpoint cp = Checkpoint.load(Fixtures.encodeSynthetic("armv7l", tmp.resolve("arm")));
+        Process p = cp.processes().get(0);
+        List<Note> notes = notes(cp, p);
+        assertEquals(List.of(Elf.NT_PRSTATUS, Elf.NT_PRPSINFO, Elf.NT_SIGINFO, Elf.NT_AUXV, Elf.NT_FILE,
+                Elf.NT_PRFPREG, Elf.NT_ARM_VFP, Elf.NT_PRSTATUS, Elf.NT_PRFPREG, Elf.NT_ARM_VFP),
+                notes.stream().map(Note::type).toList());
+        var ti = p.threads().get(1).core().getTiArm();
+        /*
+         * struct elf_prstatus (ILP32): pr_pid 24; pr_reg 72 = 18 x u32 (r0-r10, fp, ip, sp, lr, pc,
+         *   cpsr, orig_r0); int pr_fpvalid 144; 148 bytes
+         */
+        var b = le(desc(notes, 7, Elf.NT_PRSTATUS));
+        assertEquals(148, b.capacity());
+        assertEquals(311, b.getInt(24));
+        assertEquals(ti.getGpregs().getR0(), b.getInt(72));
+        assertEquals(ti.getGpregs().getFp(), b.getInt(72 + 11 * 4));
+        assertEquals(ti.getGpregs().getSp(), b.getInt(72 + 13 * 4));
+        assertEquals(ti.getGpregs().getPc(), b.getInt(72 + 15 * 4));
+        assertEquals(ti.getGpregs().getCpsr(), b.getInt(72 + 16 * 4));
+        assertEquals(ti.getGpregs().getOrigR0(), b.getInt(72 + 17 * 4));
+        assertEquals(1, b.getInt(144));
+        assertArrayEquals(new byte[116], desc(notes, 8, Elf.NT_PRFPREG), "struct user_fp: the FPA, all zero");
+        // NT_ARM_VFP: u64 fpregs[32]; u32 fpscr at 256; 260 bytes
+        var vfp = le(desc(notes, 9, Elf.NT_ARM_VFP));
+        assertEquals(260, vfp.capacity());
+        assertEquals(ti.getFpstate().getVfpRegs(0), vfp.getLong(0));
+        assertEquals(ti.getFpstate().getVfpRegs(31), vfp.getLong(248));
+        assertEquals(ti.getFpstate().getFpscr(), vfp.getInt(256));
+        // struct elf_prpsinfo (ILP32): 16-bit pr_uid 8 and pr_gid 10; pr_pid 12; pr_fname 28; pr_psargs 44
+        byte[] psinfo = desc(notes, 1, Elf.NT_PRPSINFO);
+        assertEquals(124, psinfo.length);
+        assertEquals(1000, le(psinfo).getShort(8));
+        assertEquals(1000, le(psinfo).getShort(10));
+        assertEquals(310, le(psinfo).getInt(12));
+        assertEquals("/usr/bin/absent-app alpha beta \0", new String(psinfo, 44, 32, StandardCharsets.US_ASCII));
+        // u32 words in NT_AUXV and NT_FILE
+        var auxv = le(desc(notes, 3, Elf.NT_AUXV));
+        assertEquals(6 * 8, auxv.capacity());
+        assertEquals(16, auxv.getInt(0));
+        var file = le(desc(notes, 4, Elf.NT_FILE));
+        assertEquals(1, file.getInt(0));
+        assertEquals(4096, file.getInt(4));
+        assertEquals(0x400000, file.getInt(8));
+    }
 }
