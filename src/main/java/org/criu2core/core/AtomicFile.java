@@ -27,8 +27,9 @@ public final class AtomicFile {
         Path temp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".part");
         boolean done = false;
         try {
-            try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
+            // no TRUNCATE_EXISTING on the new, empty file: on ext4 a truncate to 0 makes close()
+            // allocate and start writing back the whole file (auto_da_alloc), a second per GiB
+            try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
                 content.writeTo(channel);
             }
             try {

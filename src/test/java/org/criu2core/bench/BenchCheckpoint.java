@@ -1,0 +1,183 @@
+package org.criu2core.bench;
+
+import com.google.protobuf.Message;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.criu2core.image.Image;
+import org.criu2core.image.ImageEntry;
+import org.criu2core.image.ImageWriter;
+import org.criu2core.image.proto.Core.core_entry;
+import org.criu2core.image.proto.Core.task_core_entry;
+import org.criu2core.image.proto.Core.thread_core_entry;
+import org.criu2core.image.proto.CoreX86.thread_info_x86;
+import org.criu2core.image.proto.CoreX86.user_x86_fpregs_entry;
+import org.criu2core.image.proto.CoreX86.user_x86_regs_entry;
+import org.criu2core.image.proto.CoreX86.user_x86_xsave_entry;
+import org.criu2core.image.proto.Creds.creds_entry;
+import org.criu2core.image.proto.Inventory.inventory_entry;
+import org.criu2core.image.proto.Mm.mm_entry;
+import org.criu2core.image.proto.Pagemap.pagemap_entry;
+import org.criu2core.image.proto.Pagemap.pagemap_head;
+import org.criu2core.image.proto.Pstree.pstree_entry;
+import org.criu2core.image.proto.Vma.vma_entry;
+
+/**
+ * Writes a large synthetic x86_64 checkpoint for benchmarks: a pre-dump and a dump on top of it
+ * (parent link), random page contents, many VMAs, holes. Pages stream to disk: nothing the size
+ * of the checkpoint is held in memory.
+ *
+ * <p>Pages of each VMA, by index j: every 16th is a hole (never saved), every fourth run of 64
+ * pages is in the parent, the rest are in the dump's pages file.
+ *
+ * <pre>usage: BenchCheckpoint DIR SIZE_MIB VMAS [THREADS]</pre>
+ * writes DIR/pre and DIR/images; prints the pages files' total size.
+ */
+public final class BenchCheckpoint {
+    static final int PAGE = 4096;
+    static final int PID = 1000;
+    private static final long BASE = 0x7f00_0000_0000L;
+
+    enum Kind { HOLE, PARENT, PRESENT }
+
+    static Kind kind(long page) {
+        if (page % 16 == 15) {
+            return Kind.HOLE;
+        }
+        return (page / 64) % 4 == 0 ? Kind.PARENT : Kind.PRESENT;
+    }
+
+    public static void main(String[] args) throws IOException {
+        if (args.length < 3) {
+            System.err.println("usage: BenchCheckpoint DIR SIZE_MIB VMAS [THREADS]");
+            System.exit(2);
+        }
+        Path dir = Path.of(args[0]);
+        long sizeMiB = Long.parseLong(args[1]);
+        int vmas = Integer.parseInt(args[2]);
+        int threads = args.length > 3 ? Integer.parseInt(args[3]) : 4;
+        long bytes = write(dir, sizeMiB, vmas, threads);
+        System.out.println(bytes);
+    }
+
+    /** Writes the checkpoint; returns the bytes of saved pages (both pages files). */
+    static long write(Path dir, long sizeMiB, int vmaCount, int threads) throws IOException {
+        Path pre = dir.resolve("pre");
+        Path images = dir.resolve("images");
+        Files.createDirectories(pre);
+        Files.createDirectories(images);
+        // pages per VMA such that the saved pages (15 of 16) add up to the size asked for
+        long savedPages = sizeMiB * (1 << 20) / PAGE;
+        long pagesPerVma = Math.max(1, savedPages * 16 / 15 / vmaCount);
+        List<vma_entry> vmas = new ArrayList<>();
+        List<Message> dumpMap = new ArrayList<>(List.of(pagemap_head.newBuilder().setPagesId(1).build()));
+        List<Message> preMap = new ArrayList<>(List.of(pagemap_head.newBuilder().setPagesId(1).build()));
+        var random = new SplittableRandom(42);
+        byte[] page = new byte[PAGE];
+        long written = 0;
+        try (OutputStream dumpPages = new BufferedOutputStream(Files.newOutputStream(images.resolve("pages-1.img")), 1 << 20);
+             OutputStream prePages = new BufferedOutputStream(Files.newOutputStream(pre.resolve("pages-1.img")), 1 << 20)) {
+            for (int v = 0; v < vmaCount; v++) {
+                long start = BASE + v * (pagesPerVma + 1) * PAGE; // a one-page gap keeps VMAs apart
+                vmas.add(vma_entry.newBuilder().setStart(start).setEnd(start + pagesPerVma * PAGE).setPgoff(0)
+                        .setShmid(0).setProt(3).setFlags(0x22).setStatus(1 | 1 << 9).setFd(-1).build());
+                long runStart = 0;
+                for (long j = 0; j <= pagesPerVma; j++) {
+                    Kind k = j < pagesPerVma ? kind(j) : null;
+                    if (j > 0 && (j == pagesPerVma || k != kind(j - 1))) {
+                        Kind run = kind(j - 1);
+                        long vaddr = start + runStart * PAGE;
+                        long n = j - runStart;
+                        if (run == Kind.PARENT) {
+                            dumpMap.add(entry(vaddr, n, 1));
+                            preMap.add(entry(vaddr, n, 4));
+                        } else if (run == Kind.PRESENT) {
+                            dumpMap.add(entry(vaddr, n, 4));
+                        }
+                        runStart = j;
+                    }
+                    if (k == Kind.PRESENT || k == Kind.PARENT) {
+                        for (int i = 0; i < PAGE; i += 8) {
+                            long r = random.nextLong();
+                            for (int b = 0; b < 8; b++) {
+                                page[i + b] = (byte) (r >>> (8 * b));
+                            }
+                        }
+                        (k == Kind.PRESENT ? dumpPages : prePages).write(page);
+                        written += PAGE;
+                    }
+                }
+            }
+        }
+        image(pre, "inventory.img", "INVENTORY", List.of(inventory()));
+        image(pre, "pagemap-" + PID + ".img", "PAGEMAP", preMap);
+        image(images, "inventory.img", "INVENTORY", List.of(inventory()));
+        List<Integer> tids = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            tids.add(PID + t);
+        }
+        image(images, "pstree.img", "PSTREE", List.of(pstree_entry.newBuilder().setPid(PID).setPpid(0).setPgid(PID)
+                .setSid(PID).addAllThreads(tids).build()));
+        for (int tid : tids) {
+            image(images, "core-" + tid + ".img", "CORE", List.of(core(tid)));
+        }
+        image(images, "mm-" + PID + ".img", "MM", List.of(mm_entry.newBuilder().setMmStartCode(0).setMmEndCode(0)
+                .setMmStartData(0).setMmEndData(0).setMmStartStack(0).setMmStartBrk(0).setMmBrk(0).setMmArgStart(0)
+                .setMmArgEnd(0).setMmEnvStart(0).setMmEnvEnd(0).setExeFileId(0)
+                .addAllMmSavedAuxv(List.of(6L, (long) PAGE)).addAllVmas(vmas).build()));
+        image(images, "pagemap-" + PID + ".img", "PAGEMAP", dumpMap);
+        Files.deleteIfExists(images.resolve("parent"));
+        Files.createSymbolicLink(images.resolve("parent"), Path.of("..", "pre"));
+        return written;
+    }
+
+    private static pagemap_entry entry(long vaddr, long pages, int flags) {
+        return pagemap_entry.newBuilder().setVaddr(vaddr).setCompatNrPages(0).setNrPages(pages).setFlags(flags).build();
+    }
+
+    private static inventory_entry inventory() {
+        return inventory_entry.newBuilder().setImgVersion(2).build();
+    }
+
+    private static core_entry core(int tid) {
+        var regs = user_x86_regs_entry.newBuilder();
+        for (var f : user_x86_regs_entry.getDescriptor().getFields()) {
+            if (f.getNumber() <= 27) {
+                regs.setField(f, (long) tid << 8 | f.getNumber());
+            }
+        }
+        var fp = user_x86_fpregs_entry.newBuilder().setCwd(0x37f).setSwd(0).setTwd(0).setFop(0).setRip(0).setRdp(0)
+                .setMxcsr(0x1f80).setMxcsrMask(0xffff);
+        var xsave = user_x86_xsave_entry.newBuilder().setXstateBv(7);
+        for (int i = 0; i < 64; i++) {
+            fp.addXmmSpace(i);
+            xsave.addYmmhSpace(i);
+            if (i < 32) {
+                fp.addStSpace(0);
+            }
+        }
+        var creds = creds_entry.newBuilder().setUid(0).setGid(0).setEuid(0).setEgid(0).setSuid(0).setSgid(0)
+                .setFsuid(0).setFsgid(0).setSecbits(0);
+        var core = core_entry.newBuilder().setMtype(core_entry.march.X86_64)
+                .setThreadInfo(thread_info_x86.newBuilder().setClearTidAddr(0).setGpregs(regs).setFpregs(fp.setXsave(xsave)))
+                .setThreadCore(thread_core_entry.newBuilder().setFutexRla(0).setFutexRlaLen(0).setCreds(creds));
+        if (tid == PID) {
+            core.setTc(task_core_entry.newBuilder().setTaskState(1).setExitCode(0).setPersonality(0).setFlags(0)
+                    .setBlkSigset(0).setComm("bench"));
+        }
+        return core.build();
+    }
+
+    private static void image(Path dir, String name, String magic, List<? extends Message> messages) throws IOException {
+        List<ImageEntry> entries = new ArrayList<>();
+        for (Message m : messages) {
+            entries.add(new ImageEntry(m));
+        }
+        Files.write(dir.resolve(name), ImageWriter.toBytes(new Image(magic, entries)));
+    }
+}
