@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
 # Converts a synthetic checkpoint and copies its pages files with cp in the same run, and prints
-# both times (median of RUNS, each after sync), their ratio and criu2core's peak RSS.
+# both times (median of RUNS), their ratio and criu2core's peak RSS. criu2core runs as users run
+# it, through src/bin/criu2core: JVM start included.
 #
-# usage: src/bench/benchmark.sh [SIZE_MIB] [VMAS] [RUNS] [JAVA_OPTIONS...]
+# usage: src/bench/benchmark.sh [SIZE_MIB] [VMAS] [RUNS] [warm|cold] [JAVA_OPTIONS...]
 #   SIZE_MIB  saved pages of the checkpoint (default 1024)
 #   VMAS      number of VMAs (default 1000)
 #   RUNS      runs of each (default 5)
-#   JAVA_OPTIONS  passed to java before -jar, e.g. -Xmx64m
-# The checkpoint is made under target/bench/ once per size and VMA count and kept.
+#   warm      the pages files are in the page cache (default); cold: the caches are dropped
+#             before every run (needs root), so both read from disk
+#   JAVA_OPTIONS  passed to java instead of the launcher's defaults
+# The checkpoint is made under target/bench/ once per size and VMA count and kept. Before each
+# timed run the previous output is removed and writeback settles (sync, one second).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-size=${1:-1024}; vmas=${2:-1000}; runs=${3:-5}; shift $(( $# < 3 ? $# : 3 )) || true
-java_opts=("$@")
+size=${1:-1024}; vmas=${2:-1000}; runs=${3:-5}; mode=${4:-warm}; shift $(( $# < 4 ? $# : 4 )) || true
+if [ $# -gt 0 ]; then export JAVA_OPTS="$*"; fi
+settle() {
+  sync; sleep 1
+  if [ "$mode" = cold ]; then echo 3 > /proc/sys/vm/drop_caches; fi
+}
 
 [ -f target/criu2core.jar ] && [ -d target/test-classes ] || mvn -B -q -DskipTests package test-compile
 bench=target/bench
@@ -21,6 +29,8 @@ if [ ! -d "$case_dir/images" ]; then
   java -cp target/test-classes:target/criu2core.jar org.criu2core.bench.BenchCheckpoint "$case_dir" "$size" "$vmas" >/dev/null
 fi
 pages=("$case_dir"/images/pages-*.img "$case_dir"/pre/pages-*.img)
+# one run first: the launcher makes its class archive, and the pages files are read once
+src/bin/criu2core convert -D "$case_dir/images" -o "$bench/out" -q
 bytes=$(cat "${pages[@]}" | wc -c)
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
@@ -28,19 +38,19 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2
 cp_times=(); conv_times=(); rss=0
 for ((i = 0; i < runs; i++)); do
   # let writeback of the previous run settle: this disk is shared and mounted with discard
-  rm -rf "$bench/cp" "$bench/out"; mkdir -p "$bench/cp"; sync; sleep 1
+  rm -rf "$bench/cp" "$bench/out"; mkdir -p "$bench/cp"; settle
   # the pages files share a name (pages-1.img): each goes to its own target
   /usr/bin/time -f %e -o "$bench/t" bash -c 'n=0; for p; do cp "$p" "'"$bench"'/cp/$n"; n=$((n+1)); done' _ "${pages[@]}"
   cp_times+=("$(cat "$bench/t")")
-  rm -rf "$bench/cp"; sync; sleep 1
-  /usr/bin/time -f "%e %M" -o "$bench/t" java "${java_opts[@]}" -jar target/criu2core.jar convert \
-    -D "$case_dir/images" -o "$bench/out" -q
+  rm -rf "$bench/cp"; settle
+  /usr/bin/time -f "%e %M" -o "$bench/t" src/bin/criu2core convert -D "$case_dir/images" -o "$bench/out" -q
   read -r t m < "$bench/t"; conv_times+=("$t"); (( m > rss )) && rss=$m
 done
 rm -rf "$bench/cp" "$bench/out"
 cp_med=$(printf '%s\n' "${cp_times[@]}" | median)
 conv_med=$(printf '%s\n' "${conv_times[@]}" | median)
-printf 'checkpoint   %s: %d MiB of pages, %s VMAs\n' "$case_dir" $((bytes >> 20)) "$vmas"
+printf 'checkpoint   %s: %d MiB of pages, %s VMAs, %s cache%s\n' "$case_dir" $((bytes >> 20)) "$vmas" \
+  "$mode" "${JAVA_OPTS:+, java $JAVA_OPTS}"
 printf 'cp           %s s   (runs: %s)\n' "$cp_med" "${cp_times[*]}"
 printf 'criu2core    %s s   (runs: %s)\n' "$conv_med" "${conv_times[*]}"
 printf 'ratio        %s\n' "$(awk -v a="$conv_med" -v b="$cp_med" 'BEGIN {printf "%.2f", a / b}')"

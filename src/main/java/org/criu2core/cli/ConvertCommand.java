@@ -1,34 +1,32 @@
 package org.criu2core.cli;
 
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.criu2core.core.Converter;
-import org.criu2core.core.DumpFilter;
-import org.criu2core.core.RootFs;
-import org.criu2core.image.CheckpointException;
-import org.criu2core.model.Checkpoint;
-import org.criu2core.model.Process;
+import org.criu2core.api.Criu2Core;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "convert", mixinStandardHelpOptions = true,
-        description = "Write an ELF core file core.PID for each process of a CRIU checkpoint.",
+        description = {"Write an ELF core file core.PID for each process of a CRIU checkpoint.",
+                "Each core is written under a temporary name and renamed when complete. A process "
+                        + "whose images are broken is reported and the others are still converted; the exit "
+                        + "status is then 1."},
         footer = {"", "Examples:",
-                "  criu2core convert -D /var/lib/checkpoint -o /tmp/cores --root /",
+                "  criu2core convert -D /var/lib/checkpoint -o /tmp/cores",
                 "  criu2core convert -D images -o out --pid 8229 --root rootfs",
-                "  gdb --core out/core.8229 -ex 'set sysroot rootfs' rootfs/usr/bin/app"})
+                "  criu2core convert -D checkpoint.tar.zst -o out --root rootfs",
+                "  gdb -ex 'set sysroot rootfs' -ex 'core out/core.8229' rootfs/usr/bin/app"})
 final class ConvertCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
     @Option(names = {"-D", "-i", "--images-dir", "--in"}, required = true, paramLabel = "DIR",
-            description = "directory of the checkpoint's images")
+            description = "the checkpoint: a directory of images, or a container checkpoint archive")
     Path images;
 
     @Option(names = {"-o", "--out"}, required = true, paramLabel = "OUTDIR", description = "directory for the cores")
@@ -54,39 +52,37 @@ final class ConvertCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
-        Checkpoint checkpoint = Checkpoint.load(images);
-        List<Process> selected = select(checkpoint);
-        Files.createDirectories(out);
-        try (RootFs rootFs = new RootFs(root)) {
-            var converter = new Converter(checkpoint, rootFs, new DumpFilter(filter));
-            for (Process process : selected) {
-                if (!process.hasMemory()) {
-                    say(err, String.format("process %d (%s): %s, no memory image; no core", process.pid(),
-                            process.comm(), process.state().name().toLowerCase()));
-                    continue;
+        var options = new Criu2Core.Options(root, filter, pids, ConsoleProgress.forTerminal(quiet));
+        var report = Criu2Core.convert(images, out, options, outcome -> {
+            if (outcome instanceof Criu2Core.Written w) {
+                var r = w.result();
+                say(err, String.format("%s: %s, %d thread%s, %d segments, %s bytes%s", r.core(), r.arch(),
+                        r.threads(), r.threads() == 1 ? "" : "s", r.segments(), r.size(),
+                        r.lazyPages() > 0 ? ", " + r.lazyPages() + " lazy pages left as zeros" : ""));
+            } else if (outcome instanceof Criu2Core.Skipped s) {
+                say(err, String.format("process %d (%s): %s, no memory image; no core", s.pid(), s.comm(),
+                        s.state().name().toLowerCase()));
+            } else if (outcome instanceof Criu2Core.Failed f) {
+                err.println("criu2core: " + Main.describe(f.error()));
+                if (debug) {
+                    f.error().printStackTrace(err);
                 }
-                var result = converter.convert(process, out);
-                say(err, String.format("%s: %s, %d thread%s, %d segments, %s bytes%s", result.core(), result.arch(),
-                        result.threads(), result.threads() == 1 ? "" : "s", result.segments(), result.size(),
-                        result.lazyPages() > 0 ? ", " + result.lazyPages() + " lazy pages left as zeros" : ""));
+                err.flush();
             }
-            for (String name : rootFs.missing()) {
-                say(err, "warning: " + name + " is not under " + root + ": its pages are zeros in the core");
-            }
+        });
+        for (String name : report.missingFiles()) {
+            say(err, "warning: " + name + " is not under " + root + ": its pages are zeros in the core");
         }
-        return 0;
-    }
-
-    private List<Process> select(Checkpoint checkpoint) throws CheckpointException {
-        if (pids.isEmpty()) {
-            return checkpoint.processes();
-        }
-        List<Process> selected = new ArrayList<>();
-        for (int pid : pids) {
-            selected.add(checkpoint.process(pid).orElseThrow(() -> new CheckpointException(
-                    checkpoint.dir().display("pstree.img"), "no process " + pid + " in the checkpoint")));
-        }
-        return selected;
+        var outcomes = report.outcomes();
+        long written = outcomes.stream().filter(o -> o instanceof Criu2Core.Written).count();
+        long bytes = outcomes.stream().filter(o -> o instanceof Criu2Core.Written)
+                .mapToLong(o -> ((Criu2Core.Written) o).result().size()).sum();
+        long skipped = outcomes.stream().filter(o -> o instanceof Criu2Core.Skipped).count();
+        long failed = outcomes.size() - written - skipped;
+        int warnings = report.missingFiles().size();
+        say(err, String.format("%d core%s written (%d bytes), %d skipped, %d failed, %d warning%s", written,
+                written == 1 ? "" : "s", bytes, skipped, failed, warnings, warnings == 1 ? "" : "s"));
+        return report.allWritten() ? 0 : Main.EXIT_FAILURE;
     }
 
     private void say(PrintWriter err, String line) {

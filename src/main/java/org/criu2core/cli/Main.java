@@ -13,7 +13,8 @@ import picocli.CommandLine.ParseResult;
 /** Entry point: the only place that turns exceptions into messages and exit codes. */
 @Command(name = "criu2core", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Turns CRIU checkpoint images into ELF core files that gdb reads like kernel-written ones.",
-        subcommands = {ConvertCommand.class, DiffCommand.class, DecodeCommand.class, EncodeCommand.class,
+        subcommands = {ConvertCommand.class, InfoCommand.class, GrepCommand.class, DiffCommand.class,
+                DecodeCommand.class, EncodeCommand.class, picocli.AutoComplete.GenerateCompletion.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
     /** Exit status for a checkpoint or file that could not be used. */
@@ -55,6 +56,11 @@ public final class Main {
         return false;
     }
 
+    /** The one line a failure gets, without the "criu2core: " before it. */
+    static String describe(Exception e) {
+        return ErrorReporter.describe(e);
+    }
+
     /** One line per failure; a stack trace only with --debug. */
     private record ErrorReporter(boolean debug) implements IExecutionExceptionHandler {
         @Override
@@ -68,7 +74,7 @@ public final class Main {
             return EXIT_FAILURE;
         }
 
-        private static String describe(Exception e) {
+        static String describe(Exception e) {
             if (e instanceof CheckpointException) {
                 return e.getMessage();
             }

@@ -3,7 +3,6 @@ package org.criu2core.core;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.criu2core.arch.Arch;
 import org.criu2core.arch.Auxv;
@@ -37,6 +36,10 @@ public final class Converter {
     }
 
     public Result convert(Process process, Path outDir) throws IOException {
+        return convert(process, outDir, Progress.NONE);
+    }
+
+    public Result convert(Process process, Path outDir, Progress progress) throws IOException {
         String coreImage = checkpoint.dir().display("core-" + process.pid() + ".img");
         Arch arch = Arch.of(process, coreImage);
         long[] auxv = arch.auxv(process.mm().getMmSavedAuxvList());
@@ -49,20 +52,10 @@ public final class Converter {
             }
             CoreLayout layout = CoreLayout.plan(arch, notes, process.vmas(), sizes);
             Path core = outDir.resolve(coreName(process.pid()));
-            AtomicFile.write(core, channel -> CoreWriter.write(layout, memory, channel));
+            progress.start(core.getFileName().toString(), layout.fileSize());
+            AtomicFile.write(core, channel -> CoreWriter.write(layout, memory, channel, progress));
             return new Result(process.pid(), core, Files.size(core), layout.segments().size(),
                     process.threads().size(), arch.name(), memory.lazyPages());
         }
-    }
-
-    /** The processes of the tree that have memory to make a core of, and those that do not. */
-    public static List<Process> convertible(List<Process> processes) {
-        List<Process> out = new ArrayList<>();
-        for (Process p : processes) {
-            if (p.hasMemory()) {
-                out.add(p);
-            }
-        }
-        return out;
     }
 }

@@ -19,6 +19,11 @@ public final class CoreWriter {
     }
 
     public static void write(CoreLayout layout, ProcessMemory memory, FileChannel out) throws IOException {
+        write(layout, memory, out, Progress.NONE);
+    }
+
+    public static void write(CoreLayout layout, ProcessMemory memory, FileChannel out, Progress progress)
+            throws IOException {
         out.position(0);
         writeFully(out, headers(layout));
         expect(out, layout.notesOffset(), "program headers");
@@ -29,6 +34,7 @@ public final class CoreWriter {
         notes.flip();
         writeFully(out, notes);
         expect(out, layout.notesOffset() + layout.notesSize(), "notes");
+        progress.advance(layout.dataOffset());
         for (CoreLayout.Segment segment : layout.segments()) {
             long start = segment.vma().start();
             out.position(segment.offset());
@@ -39,6 +45,7 @@ public final class CoreWriter {
                         copy(file, offset, length, out, at);
                     }
                     out.position(at + length);
+                    progress.advance(length);
                 });
             }
             expect(out, segment.offset() + segment.fileSize(),

@@ -24,19 +24,26 @@ import org.criu2core.image.proto.Vma.vma_entry;
 
 /**
  * A CRIU checkpoint as plain data: the process tree, each process's threads and memory areas,
- * and the files they map. Page contents are not read here; {@link #pages} says where they are.
+ * and the files they map. The tree and the files are read at once; each process's images when
+ * it is first asked for, so that one broken process does not keep the others from being read.
+ * Page contents are not read here; {@link #pages} says where they are.
  */
 public final class Checkpoint {
+    /** One process as pstree.img lists it. */
+    public record TreeEntry(int pid, int ppid, int pgid, int sid, List<Integer> threads) {
+    }
+
     private final CheckpointDir dir;
     private final inventory_entry inventory;
-    private final List<Process> processes;
+    private final List<TreeEntry> tree;
     private final Map<Integer, MappedFile> files;
+    private final Map<Integer, Process> loaded = new HashMap<>();
 
-    private Checkpoint(CheckpointDir dir, inventory_entry inventory, List<Process> processes,
+    private Checkpoint(CheckpointDir dir, inventory_entry inventory, List<TreeEntry> tree,
                        Map<Integer, MappedFile> files) {
         this.dir = dir;
         this.inventory = inventory;
-        this.processes = processes;
+        this.tree = tree;
         this.files = files;
     }
 
@@ -45,15 +52,15 @@ public final class Checkpoint {
         inventory_entry inventory = dir.has("inventory.img")
                 ? dir.read("inventory.img").message(0, inventory_entry.class) : null;
         Map<Integer, MappedFile> files = loadFiles(dir);
-        List<Process> processes = new ArrayList<>();
-        Image pstree = dir.read("pstree.img");
-        for (ImageEntry entry : pstree.entries()) {
-            processes.add(loadProcess(dir, (pstree_entry) entry.message(), files));
+        List<TreeEntry> tree = new ArrayList<>();
+        for (ImageEntry entry : dir.read("pstree.img").entries()) {
+            var p = (pstree_entry) entry.message();
+            tree.add(new TreeEntry(p.getPid(), p.getPpid(), p.getPgid(), p.getSid(), List.copyOf(p.getThreadsList())));
         }
-        if (processes.isEmpty()) {
+        if (tree.isEmpty()) {
             throw new CheckpointException(dir.display("pstree.img"), "no processes in the tree");
         }
-        return new Checkpoint(dir, inventory, List.copyOf(processes), Collections.unmodifiableMap(files));
+        return new Checkpoint(dir, inventory, List.copyOf(tree), Collections.unmodifiableMap(files));
     }
 
     public CheckpointDir dir() {
@@ -64,21 +71,67 @@ public final class Checkpoint {
         return Optional.ofNullable(inventory);
     }
 
-    public List<Process> processes() {
-        return processes;
+    /** The processes as pstree.img lists them, parents before children. */
+    public List<TreeEntry> tree() {
+        return tree;
     }
 
-    public Optional<Process> process(int pid) {
-        return processes.stream().filter(p -> p.pid() == pid).findFirst();
+    /** Every process, read from its images; fails on the first that cannot be read. */
+    public List<Process> processes() throws IOException {
+        List<Process> out = new ArrayList<>();
+        for (TreeEntry e : tree) {
+            out.add(process(e));
+        }
+        return out;
+    }
+
+    /** The process {@code pid}, if the tree has it. */
+    public Optional<Process> process(int pid) throws IOException {
+        for (TreeEntry e : tree) {
+            if (e.pid() == pid) {
+                return Optional.of(process(e));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The process of a tree entry, read from its images the first time. */
+    public synchronized Process process(TreeEntry entry) throws IOException {
+        Process p = loaded.get(entry.pid());
+        if (p == null) {
+            p = loadProcess(dir, entry, files);
+            loaded.put(entry.pid(), p);
+        }
+        return p;
     }
 
     public Map<Integer, MappedFile> files() {
         return files;
     }
 
-    /** Where the saved pages of {@code process} are, in pages of {@code pageSize} bytes. */
+    /**
+     * Where the saved pages of {@code process} are, in pages of {@code pageSize} bytes. Every
+     * saved page must lie in one of its VMAs.
+     */
     public PageIndex pages(Process process, long pageSize) throws IOException {
-        return PageIndex.load(dir, "pagemap-" + process.pid() + ".img", pageSize);
+        String name = "pagemap-" + process.pid() + ".img";
+        PageIndex index = PageIndex.load(dir, name, pageSize);
+        List<Vma> vmas = process.vmas();
+        int v = 0;
+        for (int r = 0; r < index.runs(); r++) {
+            long address = index.start(r);
+            while (Long.compareUnsigned(address, index.end(r)) < 0) {
+                while (v < vmas.size() && Long.compareUnsigned(vmas.get(v).end(), address) <= 0) {
+                    v++;
+                }
+                if (v == vmas.size() || Long.compareUnsigned(vmas.get(v).start(), address) > 0) {
+                    throw new ImageFormatException(dir.display(name), index.entryOffset(r), String.format(
+                            "saved page 0x%x is outside every VMA of mm-%d.img", address, process.pid()));
+                }
+                address = Long.compareUnsigned(vmas.get(v).end(), index.end(r)) < 0 ? vmas.get(v).end() : index.end(r);
+            }
+        }
+        return index;
     }
 
     /** Where the saved pages of a shmem object are; empty when CRIU saved none. */
@@ -87,10 +140,10 @@ public final class Checkpoint {
         return dir.has(name) ? PageIndex.load(dir, name, pageSize) : PageIndex.empty(pageSize);
     }
 
-    private static Process loadProcess(CheckpointDir dir, pstree_entry entry, Map<Integer, MappedFile> files)
+    private static Process loadProcess(CheckpointDir dir, TreeEntry entry, Map<Integer, MappedFile> files)
             throws IOException {
-        int pid = entry.getPid();
-        List<Integer> tids = new ArrayList<>(entry.getThreadsList());
+        int pid = entry.pid();
+        List<Integer> tids = new ArrayList<>(entry.threads());
         // the main thread first, as the kernel writes it; a zombie's thread list is [0]
         tids.removeIf(t -> t == pid || t == 0);
         tids.add(0, pid);
@@ -117,7 +170,7 @@ public final class Checkpoint {
             mm = image.message(0, mm_entry.class);
             vmas = vmas(mm, files, dir.display(mmName), image.entries().get(0).offset());
         }
-        return new Process(pid, entry.getPpid(), entry.getPgid(), entry.getSid(), threads, mm, vmas);
+        return new Process(pid, entry.ppid(), entry.pgid(), entry.sid(), threads, mm, vmas);
     }
 
     private static List<Vma> vmas(mm_entry mm, Map<Integer, MappedFile> files, String name, long offset)

@@ -25,12 +25,14 @@ public final class CheckpointDir {
     private final Path dir;
     private final int depth;
     private final Set<Path> chain;
+    /** Where every snapshot of the chain must be: the directory the first one is in. */
+    private final Path home;
 
     public CheckpointDir(Path dir) throws IOException {
-        this(dir, 0, new HashSet<>());
+        this(dir, 0, new HashSet<>(), null);
     }
 
-    private CheckpointDir(Path dir, int depth, Set<Path> chain) throws IOException {
+    private CheckpointDir(Path dir, int depth, Set<Path> chain, Path home) throws IOException {
         if (!Files.isDirectory(dir)) {
             throw new CheckpointException(dir.toString(), Files.exists(dir)
                     ? "not a directory of CRIU images" : "no such directory");
@@ -38,7 +40,10 @@ public final class CheckpointDir {
         this.dir = dir;
         this.depth = depth;
         this.chain = chain;
-        if (!chain.add(dir.toRealPath())) {
+        Path real = dir.toRealPath();
+        Path up = real.getParent();
+        this.home = home != null ? home : up != null ? up : real;
+        if (!chain.add(real)) {
             throw new CheckpointException(dir.toString(), "the parent snapshot links loop back to this directory");
         }
     }
@@ -92,6 +97,12 @@ public final class CheckpointDir {
         if (depth + 1 > MAX_PARENT_DEPTH) {
             throw new CheckpointException(link.toString(), "more than " + MAX_PARENT_DEPTH + " parent snapshots");
         }
-        return Optional.of(new CheckpointDir(resolved, depth + 1, chain));
+        // snapshots of one chain live side by side (criu --prev-images-dir ../N); a link out of
+        // that directory is not a parent snapshot but a path into the rest of the filesystem
+        if (!resolved.toRealPath().startsWith(home)) {
+            throw new CheckpointException(link.toString(), "the parent snapshot " + target + " is outside "
+                    + home + ", where the snapshots of this checkpoint are");
+        }
+        return Optional.of(new CheckpointDir(resolved, depth + 1, chain, home));
     }
 }

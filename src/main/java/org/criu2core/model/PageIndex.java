@@ -34,19 +34,27 @@ public final class PageIndex {
     private final long[] end;
     private final Path[] file;
     private final long[] fileOffset;
+    private final long[] entryOffset;
     private final int count;
 
-    private PageIndex(long pageSize, long[] start, long[] end, Path[] file, long[] fileOffset, int count) {
+    private PageIndex(long pageSize, long[] start, long[] end, Path[] file, long[] fileOffset, long[] entryOffset,
+                      int count) {
         this.pageSize = pageSize;
         this.start = start;
         this.end = end;
         this.file = file;
         this.fileOffset = fileOffset;
+        this.entryOffset = entryOffset;
         this.count = count;
     }
 
     public static PageIndex empty(long pageSize) {
-        return new PageIndex(pageSize, new long[0], new long[0], new Path[0], new long[0], 0);
+        return new PageIndex(pageSize, new long[0], new long[0], new Path[0], new long[0], new long[0], 0);
+    }
+
+    /** Where in the pagemap image the entry that begins the run is, for messages. */
+    public long entryOffset(int run) {
+        return entryOffset[run];
     }
 
     public long pageSize() {
@@ -184,7 +192,7 @@ public final class PageIndex {
                                 "entry %d: pages up to byte %d of %s, which has %d bytes", n, offset + bytes,
                                 pagesName, pagesSize));
                     }
-                    runs.add(vaddr, end, pagesFile, offset);
+                    runs.add(vaddr, end, pagesFile, offset, entry.offset());
                     offset += bytes;
                 } else if ((flags & PE_PARENT) != 0) {
                     if (parent.isEmpty()) {
@@ -192,7 +200,7 @@ public final class PageIndex {
                     }
                     runs.addFromParent(parent.get(), vaddr, end, name, entry.offset());
                 } else if ((flags & PE_LAZY) != 0) {
-                    runs.add(vaddr, end, LAZY, 0);
+                    runs.add(vaddr, end, LAZY, 0, entry.offset());
                 } else {
                     throw new ImageFormatException(name, entry.offset(), "entry " + n + ": flags 0x"
                             + Integer.toHexString(flags) + " say neither present, in parent nor lazy");
@@ -224,6 +232,7 @@ public final class PageIndex {
         long[] end;
         Path[] file;
         long[] offset;
+        long[] entry;
         int count;
 
         Runs(int capacity) {
@@ -232,9 +241,10 @@ public final class PageIndex {
             end = new long[capacity];
             file = new Path[capacity];
             offset = new long[capacity];
+            entry = new long[capacity];
         }
 
-        void add(long from, long to, Path in, long at) {
+        void add(long from, long to, Path in, long at, long entryAt) {
             if (count > 0 && end[count - 1] == from && java.util.Objects.equals(file[count - 1], in)
                     && (in == LAZY || offset[count - 1] + (end[count - 1] - start[count - 1]) == at)) {
                 end[count - 1] = to;
@@ -246,7 +256,9 @@ public final class PageIndex {
                 end = Arrays.copyOf(end, n);
                 file = Arrays.copyOf(file, n);
                 offset = Arrays.copyOf(offset, n);
+                entry = Arrays.copyOf(entry, n);
             }
+            entry[count] = entryAt;
             start[count] = from;
             end[count] = to;
             file[count] = in;
@@ -264,13 +276,13 @@ public final class PageIndex {
                 }
                 long runTo = Long.compareUnsigned(parent.end[i], to) < 0 ? parent.end[i] : to;
                 long skip = cursor - parent.start[i];
-                add(cursor, runTo, parent.file[i], parent.file[i] == LAZY ? 0 : parent.fileOffset[i] + skip);
+                add(cursor, runTo, parent.file[i], parent.file[i] == LAZY ? 0 : parent.fileOffset[i] + skip, at);
                 cursor = runTo;
             }
         }
 
         PageIndex build(long pageSize) {
-            return new PageIndex(pageSize, start, end, file, offset, count);
+            return new PageIndex(pageSize, start, end, file, offset, entry, count);
         }
     }
 }

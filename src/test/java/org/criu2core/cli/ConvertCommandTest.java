@@ -31,6 +31,9 @@ class ConvertCommandTest {
         assertEquals(List.of("core.8714", "core.8716"), files(tmp), "no temporary files are left");
         assertTrue(run.err().contains("process 8717 (tree): dead, no memory image; no core"), run.err());
         assertTrue(run.err().contains("core.8714: x86_64, 1 thread, 26 segments, 847872 bytes"), run.err());
+        // the files the processes mapped are not on this machine: one warning each
+        assertTrue(run.err().matches("(?s).*\n2 cores written \\(1695744 bytes\\), 1 skipped, 0 failed, \\d+ warnings?\n"),
+                run.err());
     }
 
     @Test
@@ -54,7 +57,7 @@ class ConvertCommandTest {
     void aMissingDirectoryIsAnError() {
         var run = KernelCores.cli("convert", "-D", tmp.resolve("nope").toString(), "-o", tmp.toString());
         assertEquals(1, run.status());
-        assertEquals("criu2core: " + tmp.resolve("nope") + ": no such directory\n", run.err());
+        assertEquals("criu2core: " + tmp.resolve("nope") + ": no such directory or archive\n", run.err());
     }
 
     @Test
@@ -76,8 +79,30 @@ class ConvertCommandTest {
         var run = KernelCores.cli("convert", "-D", images.toString(), "-o", out.toString());
         assertEquals(1, run.status());
         assertTrue(run.err().startsWith("criu2core: " + images.resolve("pagemap-8229.img") + ":"), run.err());
+        assertTrue(run.err().endsWith("0 cores written (0 bytes), 0 skipped, 1 failed, 0 warnings\n"), run.err());
         assertTrue(run.err().contains("pages-1.img, which has " + all.length / 2 + " bytes"), run.err());
         assertArrayEquals(old, Files.readAllBytes(out.resolve("core.8229")));
         assertEquals(List.of("core.8229"), files(out));
+    }
+
+    @Test
+    void oneBrokenProcessDoesNotLoseTheOthers() throws Exception {
+        Path images = tmp.resolve("images");
+        Files.createDirectories(images);
+        try (Stream<Path> s = Files.list(Fixtures.checkpoint("tree").resolve("images"))) {
+            for (Path p : s.toList()) {
+                Files.copy(p, images.resolve(p.getFileName()));
+            }
+        }
+        byte[] mm = Files.readAllBytes(images.resolve("mm-8714.img"));
+        Files.write(images.resolve("mm-8714.img"), java.util.Arrays.copyOf(mm, 40));
+        Path out = tmp.resolve("out");
+        var run = KernelCores.cli("convert", "-D", images.toString(), "-o", out.toString());
+        assertEquals(1, run.status());
+        assertTrue(run.err().startsWith("criu2core: " + images.resolve("mm-8714.img") + ":8: entry 0: size "), run.err());
+        assertTrue(run.err().contains("core.8716: x86_64"), run.err());
+        assertTrue(run.err().matches("(?s).*\n1 core written \\(847872 bytes\\), 1 skipped, 1 failed, \\d+ warnings?\n"),
+                run.err());
+        assertEquals(List.of("core.8716"), files(out));
     }
 }

@@ -1,0 +1,141 @@
+package org.criu2core.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.criu2core.core.CheckpointInfo;
+import org.criu2core.core.Converter;
+import org.criu2core.core.DumpFilter;
+import org.criu2core.core.Progress;
+import org.criu2core.core.RootFs;
+import org.criu2core.image.CheckpointArchive;
+import org.criu2core.image.CheckpointException;
+import org.criu2core.image.Image;
+import org.criu2core.image.ImageJson;
+import org.criu2core.image.ImageReader;
+import org.criu2core.image.ImageWriter;
+import org.criu2core.model.Checkpoint;
+import org.criu2core.model.Process;
+
+/**
+ * criu2core as a library: what the command line does, callable from Java. Every method takes a
+ * checkpoint directory or container checkpoint archive and throws {@link CheckpointException}
+ * (an IOException) naming the file and offset of bad input. See docs/library.md.
+ */
+public final class Criu2Core {
+    private Criu2Core() {
+    }
+
+    /** How to convert; {@link #DEFAULTS} is what `criu2core convert` does without options. */
+    public record Options(Path root, long filter, List<Integer> pids, Progress progress) {
+        public static final Options DEFAULTS = new Options(Path.of("/"), DumpFilter.DEFAULT.bits(), List.of(),
+                Progress.NONE);
+
+        public Options withRoot(Path newRoot) {
+            return new Options(newRoot, filter, pids, progress);
+        }
+
+        public Options withFilter(long bits) {
+            return new Options(root, bits, pids, progress);
+        }
+
+        public Options withPids(List<Integer> only) {
+            return new Options(root, filter, List.copyOf(only), progress);
+        }
+
+        public Options withProgress(Progress p) {
+            return new Options(root, filter, pids, p);
+        }
+    }
+
+    /** What became of each process: a core, no core (no memory: zombie, dead), or an error. */
+    public sealed interface Outcome permits Written, Skipped, Failed {
+        int pid();
+    }
+
+    public record Written(int pid, Converter.Result result) implements Outcome {
+    }
+
+    public record Skipped(int pid, String comm, Process.State state) implements Outcome {
+    }
+
+    public record Failed(int pid, IOException error) implements Outcome {
+    }
+
+    /** The outcome of every process asked for, and the mapped files that were not under the root. */
+    public record Report(List<Outcome> outcomes, List<String> missingFiles) {
+        public boolean allWritten() {
+            return outcomes.stream().noneMatch(o -> o instanceof Failed);
+        }
+    }
+
+    /** Called as each process is done, in tree order. */
+    @FunctionalInterface
+    public interface Listener {
+        void done(Outcome outcome);
+    }
+
+    /**
+     * Writes core.PID for each process of {@code checkpoint} (or those in {@link Options#pids})
+     * into {@code outDir}. A process whose images are broken is reported as {@link Failed} and
+     * the others are still converted; a checkpoint that cannot be read at all throws.
+     */
+    public static Report convert(Path checkpoint, Path outDir, Options options, Listener listener) throws IOException {
+        try (var source = CheckpointArchive.open(checkpoint); var root = new RootFs(options.root())) {
+            Checkpoint cp = Checkpoint.load(source.images());
+            List<Checkpoint.TreeEntry> selected = new ArrayList<>();
+            for (int pid : options.pids()) {
+                selected.add(cp.tree().stream().filter(e -> e.pid() == pid).findFirst().orElseThrow(() ->
+                        new CheckpointException(cp.dir().display("pstree.img"), "no process " + pid + " in the checkpoint")));
+            }
+            if (selected.isEmpty()) {
+                selected = cp.tree();
+            }
+            Files.createDirectories(outDir);
+            var converter = new Converter(cp, root, new DumpFilter(options.filter()));
+            List<Outcome> outcomes = new ArrayList<>();
+            for (var entry : selected) {
+                Outcome outcome;
+                try {
+                    Process process = cp.process(entry);
+                    outcome = process.hasMemory()
+                            ? new Written(process.pid(), converter.convert(process, outDir, options.progress()))
+                            : new Skipped(process.pid(), process.comm(), process.state());
+                } catch (IOException e) {
+                    outcome = new Failed(entry.pid(), e);
+                } finally {
+                    options.progress().close();
+                }
+                outcomes.add(outcome);
+                listener.done(outcome);
+            }
+            return new Report(outcomes, List.copyOf(root.missing()));
+        }
+    }
+
+    public static Report convert(Path checkpoint, Path outDir, Options options) throws IOException {
+        return convert(checkpoint, outDir, options, outcome -> { });
+    }
+
+    /** What `criu2core info` shows, as data. */
+    public static CheckpointInfo inspect(Path checkpoint, Path root) throws IOException {
+        try (var source = CheckpointArchive.open(checkpoint); var rootFs = new RootFs(root)) {
+            var info = CheckpointInfo.of(Checkpoint.load(source.images()), rootFs);
+            return new CheckpointInfo(checkpoint.toString(), info.images(), info.processes());
+        }
+    }
+
+    /** An image as crit's JSON; {@code pretty} as `crit decode --pretty`. */
+    public static JsonNode decode(Path image, boolean pretty) throws IOException {
+        return ImageJson.toJson(ImageReader.read(image), pretty);
+    }
+
+    /** Writes the image that {@code json} (as {@link #decode} gives it) describes. */
+    public static void encode(JsonNode json, Path image) throws IOException {
+        Image decoded = ImageJson.fromJson(json, image.toString());
+        Files.write(image, ImageWriter.toBytes(decoded));
+    }
+}

@@ -1,0 +1,24 @@
+package org.criu2core.core;
+
+/** Told how far the writing of a core has come, in bytes of the planned file. */
+public interface Progress extends AutoCloseable {
+    Progress NONE = new Progress() {
+        @Override
+        public void start(String core, long totalBytes) {
+        }
+
+        @Override
+        public void advance(long bytes) {
+        }
+    };
+
+    /** A core of {@code totalBytes} is about to be written. */
+    void start(String core, long totalBytes);
+
+    /** {@code bytes} more of it are written (or skipped as a hole). */
+    void advance(long bytes);
+
+    @Override
+    default void close() {
+    }
+}
