@@ -42,6 +42,9 @@ final class DiffCommand implements Callable<Integer> {
             description = "with --kernel: an area whose contents the images do not hold (vvar, vsyscall, rseq)")
     List<CoreDiff.Range> ignore = new ArrayList<>();
 
+    @Option(names = "--json", description = "print {\"match\": BOOLEAN, \"differences\": [...]} instead of lines")
+    boolean json;
+
     @Option(names = "--debug", description = "show a stack trace on failure", hidden = true)
     boolean debug;
 
@@ -52,10 +55,16 @@ final class DiffCommand implements Callable<Integer> {
             var options = kernel ? CoreDiff.Options.kernel(ignore) : CoreDiff.Options.EXACT;
             List<String> differences = CoreDiff.compare(a, b, options);
             PrintWriter out = spec.commandLine().getOut();
-            if (differences.isEmpty()) {
+            if (json) {
+                var node = new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode();
+                node.put("match", differences.isEmpty());
+                differences.forEach(node.putArray("differences")::add);
+                out.println(node.toPrettyString());
+            } else if (differences.isEmpty()) {
                 out.println("match");
+            } else {
+                differences.forEach(out::println);
             }
-            differences.forEach(out::println);
             out.flush();
             return differences.isEmpty() ? 0 : 1;
         } finally {

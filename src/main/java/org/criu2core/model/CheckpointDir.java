@@ -103,6 +103,7 @@ public final class CheckpointDir {
             throw new CheckpointException(link.toString(), "the parent snapshot " + target + " is outside "
                     + home + ", where the snapshots of this checkpoint are");
         }
-        return Optional.of(new CheckpointDir(resolved, depth + 1, chain, home));
+        // each parent carries the chain that led to it: asking twice is not a loop
+        return Optional.of(new CheckpointDir(resolved, depth + 1, new HashSet<>(chain), home));
     }
 }
