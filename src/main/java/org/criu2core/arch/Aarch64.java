@@ -72,6 +72,11 @@ final class Aarch64 implements Arch {
     }
 
     @Override
+    public boolean hasRegisters(core_entry core) {
+        return core.hasTiAarch64();
+    }
+
+    @Override
     public byte[] generalRegisters(core_entry core) {
         var regs = core.getTiAarch64().getGpregs();
         var out = new Struct(PR_REG_SIZE);

@@ -38,6 +38,9 @@ public interface Arch {
         return elfClass().word() == 8 ? CoreStructs.Prpsinfo.LP64 : CoreStructs.Prpsinfo.ILP32_UID16;
     }
 
+    /** Whether the core image holds this architecture's registers (a zombie's has none). */
+    boolean hasRegisters(core_entry core);
+
     /** elf_gregset_t of a thread: the bytes of pr_reg. */
     byte[] generalRegisters(core_entry core);
 

@@ -72,6 +72,11 @@ final class Armv7l implements Arch {
     }
 
     @Override
+    public boolean hasRegisters(core_entry core) {
+        return core.hasTiArm();
+    }
+
+    @Override
     public byte[] generalRegisters(core_entry core) {
         var regs = core.getTiArm().getGpregs();
         var out = new Struct(GPREGS.size() * 4);

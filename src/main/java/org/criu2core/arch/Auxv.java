@@ -22,13 +22,19 @@ public final class Auxv {
         return out;
     }
 
-    /** AT_PAGESZ, or 4096 where the vector does not say. */
+    /** The page sizes Linux uses: 4 KiB to 1 MiB (arm64 and ppc64 also 16 and 64 KiB). */
+    public static final long MIN_PAGE_SIZE = 4096;
+    public static final long MAX_PAGE_SIZE = 1 << 20;
+
+    /** AT_PAGESZ, or 4096 where the vector does not say; -1 when it says something no page size is. */
     public static long pageSize(long[] auxv) {
         for (int i = 0; i + 1 < auxv.length; i += 2) {
-            if (auxv[i] == AT_PAGESZ && auxv[i + 1] > 0) {
-                return auxv[i + 1];
+            if (auxv[i] == AT_PAGESZ) {
+                long size = auxv[i + 1];
+                boolean valid = size >= MIN_PAGE_SIZE && size <= MAX_PAGE_SIZE && Long.bitCount(size) == 1;
+                return valid ? size : -1;
             }
         }
-        return 4096;
+        return MIN_PAGE_SIZE;
     }
 }

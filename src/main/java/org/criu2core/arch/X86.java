@@ -295,6 +295,11 @@ final class X86 implements Arch {
     }
 
     @Override
+    public boolean hasRegisters(core_entry core) {
+        return core.hasThreadInfo();
+    }
+
+    @Override
     public byte[] generalRegisters(core_entry core) {
         var regs = core.getThreadInfo().getGpregs();
         int word = elfClass.word();
@@ -356,7 +361,9 @@ final class X86 implements Arch {
     }
 
     private static void legacy(user_x86_fpregs_entry fp, Struct out) {
-        out.u16(FX_CWD, fp.getCwd()).u16(FX_SWD, fp.getSwd()).u16(FX_TWD, fp.getTwd()).u16(FX_FOP, fp.getFop())
+        // CRIU keeps these 16-bit FXSAVE fields in uint32s
+        out.u16(FX_CWD, fp.getCwd() & 0xffff).u16(FX_SWD, fp.getSwd() & 0xffff).u16(FX_TWD, fp.getTwd() & 0xffff)
+                .u16(FX_FOP, fp.getFop() & 0xffff)
                 .u64(FX_RIP, fp.getRip()).u64(FX_RDP, fp.getRdp())
                 .u32(FX_MXCSR, fp.getMxcsr()).u32(FX_MXCSR_MASK, fp.getMxcsrMask());
         u32s(out, FX_ST_SPACE, fp.getStSpaceList(), FX_XMM_SPACE - FX_ST_SPACE);
@@ -397,8 +404,8 @@ final class X86 implements Arch {
         var fp = ti.getFpregs();
         var regs = ti.getGpregs();
         var out = new Struct(I387_SIZE);
-        out.u32(0, fp.getCwd() | 0xffff0000L)
-                .u32(4, fp.getSwd() | 0xffff0000L)
+        out.u32(0, fp.getCwd() & 0xffff | 0xffff0000L)
+                .u32(4, fp.getSwd() & 0xffff | 0xffff0000L)
                 .u32(8, twdFxsrToI387(fp))
                 .u32(12, fp.getRip() & 0xffff_ffffL)
                 // the selectors at fault time are not kept in 64-bit mode: the kernel uses cs and ds
@@ -426,7 +433,7 @@ final class X86 implements Arch {
         final int empty = 3;
         byte[] st = stSpace(fp);
         int top = (fp.getSwd() >> 11) & 7;
-        int twd = fp.getTwd();
+        int twd = fp.getTwd() & 0xff;
         long ret = 0xffff0000L;
         for (int i = 0; i < 8; i++, twd >>= 1) {
             int tag;

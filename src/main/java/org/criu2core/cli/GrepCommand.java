@@ -8,8 +8,8 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.criu2core.arch.Arch;
-import org.criu2core.arch.Auxv;
 import org.criu2core.core.CheckpointInfo;
+import org.criu2core.core.Converter;
 import org.criu2core.core.MemorySearch;
 import org.criu2core.core.ProcessMemory;
 import org.criu2core.core.RootFs;
@@ -72,7 +72,7 @@ final class GrepCommand implements Callable<Integer> {
                     continue;
                 }
                 Arch arch = Arch.of(p, cp.dir().display("core-" + p.pid() + ".img"));
-                long pageSize = Auxv.pageSize(arch.auxv(p.mm().getMmSavedAuxvList()));
+                long pageSize = Converter.pageSize(cp, p, arch.auxv(p.mm().getMmSavedAuxvList()));
                 try (var memory = new ProcessMemory(cp, p, pageSize, rootFs)) {
                     MemorySearch.search(memory, bytes, (address, vma) -> {
                         out.printf("%d 0x%x  %s  %s%n", p.pid(), address, describe(vma),

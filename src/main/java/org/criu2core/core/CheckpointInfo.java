@@ -8,7 +8,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.criu2core.arch.Arch;
-import org.criu2core.arch.Auxv;
 import org.criu2core.model.Checkpoint;
 import org.criu2core.model.MappedFile;
 import org.criu2core.model.PageIndex;
@@ -78,7 +77,7 @@ public record CheckpointInfo(String path, Images images, List<ProcessInfo> proce
             return new ProcessInfo(p.pid(), p.ppid(), p.pgid(), p.sid(), p.comm(), state, arch.name(), tids, null, null,
                     List.of(), null);
         }
-        long pageSize = Auxv.pageSize(arch.auxv(p.mm().getMmSavedAuxvList()));
+        long pageSize = Converter.pageSize(checkpoint, p, arch.auxv(p.mm().getMmSavedAuxvList()));
         try (var memory = new ProcessMemory(checkpoint, p, pageSize, root)) {
             return new ProcessInfo(p.pid(), p.ppid(), p.pgid(), p.sid(), p.comm(), state, arch.name(), tids,
                     commandLine(p, memory), memory(checkpoint, p, memory.pages()), files(p), null);

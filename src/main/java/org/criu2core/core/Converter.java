@@ -7,6 +7,7 @@ import java.util.List;
 import org.criu2core.arch.Arch;
 import org.criu2core.arch.Auxv;
 import org.criu2core.elf.Note;
+import org.criu2core.image.CheckpointException;
 import org.criu2core.model.Checkpoint;
 import org.criu2core.model.Process;
 
@@ -30,6 +31,38 @@ public final class Converter {
         this.filter = filter;
     }
 
+    /** Larger than any filesystem holds (ext4: 16 TiB, XFS: 8 EiB); beyond, sums could overflow. */
+    static final long MAX_CORE_SIZE = 1L << 62;
+
+    /** The process's page size, from AT_PAGESZ in its saved auxv. */
+    public static long pageSize(Checkpoint checkpoint, Process process, long[] auxv) throws CheckpointException {
+        long pageSize = Auxv.pageSize(auxv);
+        if (pageSize < 0) {
+            throw new CheckpointException(checkpoint.dir().display("mm-" + process.pid() + ".img"),
+                    "AT_PAGESZ in mm_saved_auxv is not a page size");
+        }
+        return pageSize;
+    }
+
+    /** What the images must say for a core to be planned at all. */
+    private void check(Process process, Arch arch) throws CheckpointException {
+        for (var thread : process.threads()) {
+            if (!arch.hasRegisters(thread.core())) {
+                throw new CheckpointException(checkpoint.dir().display("core-" + thread.tid() + ".img"),
+                        "thread " + thread.tid() + " has no " + arch.name() + " registers");
+            }
+        }
+        if (arch.elfClass().word() == 4) {
+            for (var vma : process.vmas()) {
+                if (Long.compareUnsigned(vma.end(), 1L << 32) > 0) {
+                    throw new CheckpointException(checkpoint.dir().display("mm-" + process.pid() + ".img"),
+                            String.format("VMA 0x%x-0x%x is beyond the 4 GiB of a 32-bit %s task", vma.start(),
+                                    vma.end(), arch.name()));
+                }
+            }
+        }
+    }
+
     /** The name of the core of {@code pid}, as the kernel's core_pattern "core.%p" has it. */
     public static String coreName(int pid) {
         return "core." + Integer.toUnsignedString(pid);
@@ -42,13 +75,22 @@ public final class Converter {
     public Result convert(Process process, Path outDir, Progress progress) throws IOException {
         String coreImage = checkpoint.dir().display("core-" + process.pid() + ".img");
         Arch arch = Arch.of(process, coreImage);
+        check(process, arch);
         long[] auxv = arch.auxv(process.mm().getMmSavedAuxvList());
-        long pageSize = Auxv.pageSize(auxv);
+        long pageSize = pageSize(checkpoint, process, auxv);
         try (var memory = new ProcessMemory(checkpoint, process, pageSize, root)) {
             List<Note> notes = ProcessNotes.build(process, arch, memory, auxv);
             long[] sizes = new long[process.vmas().size()];
             for (int i = 0; i < sizes.length; i++) {
                 sizes[i] = filter.dumpSize(process.vmas().get(i), memory);
+            }
+            long total = 0;
+            for (long size : sizes) {
+                total += size;
+                if (total < 0 || total > MAX_CORE_SIZE) {
+                    throw new CheckpointException(checkpoint.dir().display("mm-" + process.pid() + ".img"),
+                            "the VMAs to dump add up to more than " + MAX_CORE_SIZE + " bytes");
+                }
             }
             CoreLayout layout = CoreLayout.plan(arch, notes, process.vmas(), sizes);
             Path core = outDir.resolve(coreName(process.pid()));

@@ -49,11 +49,10 @@ public final class Checkpoint {
 
     public static Checkpoint load(Path path) throws IOException {
         var dir = new CheckpointDir(path);
-        inventory_entry inventory = dir.has("inventory.img")
-                ? dir.read("inventory.img").message(0, inventory_entry.class) : null;
+        inventory_entry inventory = dir.has("inventory.img") ? dir.readEntry("inventory.img", inventory_entry.class) : null;
         Map<Integer, MappedFile> files = loadFiles(dir);
         List<TreeEntry> tree = new ArrayList<>();
-        for (ImageEntry entry : dir.read("pstree.img").entries()) {
+        for (ImageEntry entry : dir.read("pstree.img", "PSTREE").entries()) {
             var p = (pstree_entry) entry.message();
             tree.add(new TreeEntry(p.getPid(), p.getPpid(), p.getPgid(), p.getSid(), List.copyOf(p.getThreadsList())));
         }
@@ -153,22 +152,14 @@ public final class Checkpoint {
             if (tid != pid && !dir.has(name)) {
                 throw new CheckpointException(dir.display(name), "missing, though pstree.img lists thread " + tid);
             }
-            Image core = dir.read(name);
-            if (core.entries().isEmpty()) {
-                throw new ImageFormatException(dir.display(name), 8, "core image without an entry");
-            }
-            threads.add(new Thread(tid, core.message(0, core_entry.class)));
+            threads.add(new Thread(tid, dir.readEntry(name, core_entry.class)));
         }
         String mmName = "mm-" + Integer.toUnsignedString(pid) + ".img";
         mm_entry mm = null;
         List<Vma> vmas = List.of();
         if (dir.has(mmName)) {
-            Image image = dir.read(mmName);
-            if (image.entries().isEmpty()) {
-                throw new ImageFormatException(dir.display(mmName), 8, "mm image without an entry");
-            }
-            mm = image.message(0, mm_entry.class);
-            vmas = vmas(mm, files, dir.display(mmName), image.entries().get(0).offset());
+            mm = dir.readEntry(mmName, mm_entry.class);
+            vmas = vmas(mm, files, dir.display(mmName), 8);
         }
         return new Process(pid, entry.ppid(), entry.pgid(), entry.sid(), threads, mm, vmas);
     }
@@ -209,14 +200,14 @@ public final class Checkpoint {
     private static Map<Integer, MappedFile> loadFiles(CheckpointDir dir) throws IOException {
         Map<Long, memfd_inode_entry> memfds = new HashMap<>();
         if (dir.has("memfd.img")) {
-            for (ImageEntry e : dir.read("memfd.img").entries()) {
+            for (ImageEntry e : dir.read("memfd.img", "MEMFD_INODE").entries()) {
                 var inode = (memfd_inode_entry) e.message();
                 memfds.put(inode.getInodeId(), inode);
             }
         }
         Map<Integer, MappedFile> files = new HashMap<>();
         if (dir.has("files.img")) {
-            for (ImageEntry e : dir.read("files.img").entries()) {
+            for (ImageEntry e : dir.read("files.img", "FILES").entries()) {
                 var file = (file_entry) e.message();
                 if (file.getType() == fd_types.REG && file.hasReg()) {
                     files.put(file.getId(), regular(file.getReg()));
@@ -233,7 +224,7 @@ public final class Checkpoint {
             }
         }
         if (dir.has("reg-files.img")) {
-            for (ImageEntry e : dir.read("reg-files.img").entries()) {
+            for (ImageEntry e : dir.read("reg-files.img", "REG_FILES").entries()) {
                 var reg = (reg_file_entry) e.message();
                 files.putIfAbsent(reg.getId(), regular(reg));
             }

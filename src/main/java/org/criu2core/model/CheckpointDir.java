@@ -73,6 +73,30 @@ public final class CheckpointDir {
         return ImageReader.read(file, file.toString());
     }
 
+    /** Reads an image that must be of the kind {@code magic}, as its name says. */
+    public Image read(String name, String magic) throws IOException {
+        Image image = read(name);
+        if (!image.magic().equals(magic)) {
+            throw new org.criu2core.image.ImageFormatException(display(name), 0, "a " + image.magic()
+                    + " image where a " + magic + " image belongs");
+        }
+        return image;
+    }
+
+    /** The first entry of an image that holds one (inventory, core, mm), of the type it must be. */
+    public <M extends com.google.protobuf.Message> M readEntry(String name, Class<M> type) throws IOException {
+        Image image = read(name);
+        if (image.entries().isEmpty()) {
+            throw new org.criu2core.image.ImageFormatException(display(name), 0, image.magic() + " image without an entry");
+        }
+        var message = image.entries().get(0).message();
+        if (!type.isInstance(message)) {
+            throw new org.criu2core.image.ImageFormatException(display(name), 0, "a " + image.magic()
+                    + " image where an image of " + type.getSimpleName() + " belongs");
+        }
+        return type.cast(message);
+    }
+
     /**
      * The previous snapshot of an incremental dump, if this one has a {@code parent}: a symbolic
      * link as CRIU makes it, or a file holding the link's target where a copy flattened links.

@@ -147,7 +147,7 @@ public final class PageIndex {
         }
 
         PageIndex load(CheckpointDir dir, String pagemap) throws IOException {
-            Image image = dir.read(pagemap);
+            Image image = dir.read(pagemap, "PAGEMAP");
             String name = dir.display(pagemap);
             if (image.entries().isEmpty() || !(image.entries().get(0).message() instanceof pagemap_head head)) {
                 throw new ImageFormatException(name, 0, "pagemap without its head entry");
