@@ -66,6 +66,17 @@ public final class Fixtures {
         return images;
     }
 
+    /** A copy of the images of fixtures/checkpoints/NAME in {@code target}, to break at will. */
+    public static Path copyImages(String name, Path target) throws IOException {
+        Files.createDirectories(target);
+        try (Stream<Path> files = Files.list(checkpoint(name).resolve("images"))) {
+            for (Path p : files.toList()) {
+                Files.copy(p, target.resolve(p.getFileName()));
+            }
+        }
+        return target;
+    }
+
     /** Opens a file, or its .gz sibling where the fixture is kept compressed. */
     public static InputStream open(Path file) throws IOException {
         if (Files.exists(file)) {

@@ -65,26 +65,8 @@ public final class Gdb {
         return new String(out, StandardCharsets.UTF_8);
     }
 
-    /** {LWP: function names of its frames} from `thread apply all bt`. */
-    public static Map<Integer, List<String>> backtraces(String output) {
-        Map<Integer, List<String>> threads = new LinkedHashMap<>();
-        List<String> current = null;
-        for (String line : output.split("\n")) {
-            Matcher t = THREAD.matcher(line);
-            if (t.find()) {
-                current = threads.computeIfAbsent(Integer.parseInt(t.group(1)), k -> new ArrayList<>());
-                continue;
-            }
-            Matcher f = FRAME.matcher(line);
-            if (f.find() && current != null) {
-                current.add(f.group(1));
-            }
-        }
-        return threads;
-    }
-
-    /** {LWP: register lines, blanks folded} from `thread apply all info all-registers`. */
-    public static Map<Integer, List<String>> registersByThread(String output) {
+    /** {LWP: the lines gdb printed for it} from the output of `thread apply all CMD`. */
+    private static Map<Integer, List<String>> byThread(String output) {
         Map<Integer, List<String>> threads = new LinkedHashMap<>();
         List<String> current = null;
         for (String line : output.split("\n")) {
@@ -92,10 +74,26 @@ public final class Gdb {
             if (t.find()) {
                 current = threads.computeIfAbsent(Integer.parseInt(t.group(1)), k -> new ArrayList<>());
             } else if (current != null && !line.isBlank()) {
-                current.add(String.join(" ", line.trim().split("\\s+")));
+                current.add(line);
             }
         }
         return threads;
+    }
+
+    /** {LWP: function names of its frames} from `thread apply all bt`. */
+    public static Map<Integer, List<String>> backtraces(String output) {
+        Map<Integer, List<String>> frames = new LinkedHashMap<>();
+        byThread(output).forEach((lwp, lines) -> frames.put(lwp, lines.stream().map(FRAME::matcher)
+                .filter(Matcher::find).map(m -> m.group(1)).toList()));
+        return frames;
+    }
+
+    /** {LWP: register lines, blanks folded} from `thread apply all info all-registers`. */
+    public static Map<Integer, List<String>> registersByThread(String output) {
+        Map<Integer, List<String>> registers = new LinkedHashMap<>();
+        byThread(output).forEach((lwp, lines) -> registers.put(lwp, lines.stream()
+                .map(l -> String.join(" ", l.trim().split("\\s+"))).toList()));
+        return registers;
     }
 
     /** Lines of gdb's output that are warnings. */

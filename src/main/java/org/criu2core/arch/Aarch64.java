@@ -8,14 +8,13 @@ import static org.criu2core.elf.Elf.NT_PRFPREG;
 import java.util.ArrayList;
 import java.util.List;
 import org.criu2core.elf.CoreFile;
-import org.criu2core.elf.CoreStructs;
 import org.criu2core.elf.Elf;
 import org.criu2core.elf.ElfClass;
 import org.criu2core.elf.Struct;
 import org.criu2core.image.proto.Core.core_entry;
 
 /** aarch64 tasks, as arch/arm64/kernel/ptrace.c aarch64_regsets[] describes them. */
-final class Aarch64 implements Arch {
+final class Aarch64 extends RegsetTable {
     /** struct user_pt_regs (arch/arm64/include/uapi/asm/ptrace.h): u64 regs[31], sp, pc, pstate. */
     private static final int GPREGS = 31;
     private static final int PR_REG_SIZE = (GPREGS + 3) * 8;
@@ -43,33 +42,16 @@ final class Aarch64 implements Arch {
 
     static final Aarch64 INSTANCE = new Aarch64();
 
-    private final CoreStructs.Prstatus prstatus = new CoreStructs.Prstatus(8, PR_REG_SIZE);
-    private final List<Regset> regsets = List.of(
-            new Regset(NT_PRFPREG, CORE, FPSIMD_SIZE, Aarch64::fpsimd),
-            new Regset(NT_ARM_TLS, LINUX, TLS_SIZE, c -> new Struct(TLS_SIZE).u64(0, c.getTiAarch64().getTls()).toBytes()));
-
     private Aarch64() {
+        super("aarch64", ElfClass.ELF64, Elf.EM_AARCH64, NAMES, List.of(
+                new Regset(NT_PRFPREG, CORE, FPSIMD_SIZE, Aarch64::fpsimd),
+                new Regset(NT_ARM_TLS, LINUX, TLS_SIZE,
+                        c -> new Struct(TLS_SIZE).u64(0, c.getTiAarch64().getTls()).toBytes())));
     }
 
-    @Override
-    public String name() {
-        return "aarch64";
-    }
 
-    @Override
-    public ElfClass elfClass() {
-        return ElfClass.ELF64;
-    }
 
-    @Override
-    public int machine() {
-        return Elf.EM_AARCH64;
-    }
 
-    @Override
-    public CoreStructs.Prstatus prstatus() {
-        return prstatus;
-    }
 
     @Override
     public boolean hasRegisters(core_entry core) {
@@ -92,15 +74,7 @@ final class Aarch64 implements Arch {
         return core.getTiAarch64().hasFpsimd();
     }
 
-    @Override
-    public List<Regset> regsets() {
-        return regsets;
-    }
 
-    @Override
-    public List<String> registerNames() {
-        return NAMES;
-    }
 
     private static byte[] fpsimd(core_entry core) {
         var fp = core.getTiAarch64().getFpsimd();

@@ -7,7 +7,6 @@ import static org.criu2core.elf.Elf.NT_PRFPREG;
 
 import java.util.List;
 import java.util.function.ToLongFunction;
-import org.criu2core.elf.CoreStructs;
 import org.criu2core.elf.Elf;
 import org.criu2core.elf.ElfClass;
 import org.criu2core.elf.Struct;
@@ -18,7 +17,7 @@ import org.criu2core.image.proto.CoreArm.user_arm_regs_entry;
  * 32-bit ARM tasks, as arch/arm/kernel/ptrace.c arm_regsets[] describes them. The kernel's core
  * has no note for the TLS register (TPIDRURO), which CRIU saves; neither has ours.
  */
-final class Armv7l implements Arch {
+final class Armv7l extends RegsetTable {
     /** struct pt_regs as elf_gregset_t (arch/arm/include/uapi/asm/ptrace.h): 18 x u32. */
     private static final List<ToLongFunction<user_arm_regs_entry>> GPREGS = List.of(
             user_arm_regs_entry::getR0, user_arm_regs_entry::getR1, user_arm_regs_entry::getR2,
@@ -43,33 +42,15 @@ final class Armv7l implements Arch {
 
     static final Armv7l INSTANCE = new Armv7l();
 
-    private final CoreStructs.Prstatus prstatus = new CoreStructs.Prstatus(4, GPREGS.size() * 4);
-    private final List<Regset> regsets = List.of(
-            new Regset(NT_PRFPREG, CORE, USER_FP_SIZE, c -> new byte[USER_FP_SIZE]),
-            new Regset(NT_ARM_VFP, LINUX, VFP_SIZE, Armv7l::vfp));
-
     private Armv7l() {
+        super("armv7l", ElfClass.ELF32, Elf.EM_ARM, NAMES, List.of(
+                new Regset(NT_PRFPREG, CORE, USER_FP_SIZE, c -> new byte[USER_FP_SIZE]),
+                new Regset(NT_ARM_VFP, LINUX, VFP_SIZE, Armv7l::vfp)));
     }
 
-    @Override
-    public String name() {
-        return "armv7l";
-    }
 
-    @Override
-    public ElfClass elfClass() {
-        return ElfClass.ELF32;
-    }
 
-    @Override
-    public int machine() {
-        return Elf.EM_ARM;
-    }
 
-    @Override
-    public CoreStructs.Prstatus prstatus() {
-        return prstatus;
-    }
 
     @Override
     public boolean hasRegisters(core_entry core) {
@@ -91,15 +72,7 @@ final class Armv7l implements Arch {
         return true; // the FPA note is always written
     }
 
-    @Override
-    public List<Regset> regsets() {
-        return regsets;
-    }
 
-    @Override
-    public List<String> registerNames() {
-        return NAMES;
-    }
 
     private static byte[] vfp(core_entry core) {
         var fp = core.getTiArm().getFpstate();

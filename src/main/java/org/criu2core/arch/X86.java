@@ -30,7 +30,7 @@ import org.criu2core.model.Process;
  * x86_64 tasks, and 32-bit tasks on x86_64 (gpregs.mode COMPAT), as arch/x86/kernel/ptrace.c
  * describes them: x86_64_regsets[] and, for 32-bit tasks, ia32_regsets[].
  */
-final class X86 implements Arch {
+final class X86 extends RegsetTable {
     /** struct user_regs_struct (arch/x86/include/asm/user_64.h), in order: 27 x u64. */
     private static final List<ToLongFunction<user_x86_regs_entry>> GPREGS_64 = List.of(
             user_x86_regs_entry::getR15, user_x86_regs_entry::getR14, user_x86_regs_entry::getR13,
@@ -141,26 +141,15 @@ final class X86 implements Arch {
     private static final List<String> NAMES_32 = List.of("ebx", "ecx", "edx", "esi", "edi", "ebp", "eax", "ds", "es",
             "fs", "gs", "orig_eax", "eip", "cs", "eflags", "esp", "ss");
 
-    static final X86 X86_64 = new X86("x86_64", ElfClass.ELF64, Elf.EM_X86_64, GPREGS_64, false);
-    static final X86 I386 = new X86("i386", ElfClass.ELF32, Elf.EM_386, GPREGS_32, true);
+    static final X86 X86_64 = new X86("x86_64", ElfClass.ELF64, Elf.EM_X86_64, GPREGS_64, NAMES_64, false);
+    static final X86 I386 = new X86("i386", ElfClass.ELF32, Elf.EM_386, GPREGS_32, NAMES_32, true);
 
-    private final String name;
-    private final ElfClass elfClass;
-    private final int machine;
     private final List<ToLongFunction<user_x86_regs_entry>> gpregs;
     private final boolean compat;
-    private final CoreStructs.Prstatus prstatus;
-    private final List<Regset> regsets;
 
     private X86(String name, ElfClass elfClass, int machine, List<ToLongFunction<user_x86_regs_entry>> gpregs,
-                boolean compat) {
-        this.name = name;
-        this.elfClass = elfClass;
-        this.machine = machine;
-        this.gpregs = gpregs;
-        this.compat = compat;
-        this.prstatus = new CoreStructs.Prstatus(elfClass.word(), gpregs.size() * elfClass.word());
-        this.regsets = compat
+                List<String> names, boolean compat) {
+        super(name, elfClass, machine, names, compat
                 ? List.of(
                         // ia32_regsets[]: the i387 view, the FXSAVE view, XSAVE, then the TLS slots
                         new Regset(NT_PRFPREG, CORE, I387_SIZE, c -> i387(c.getThreadInfo())),
@@ -170,32 +159,17 @@ final class X86 implements Arch {
                 : List.of(
                         // x86_64_regsets[]
                         new Regset(NT_PRFPREG, CORE, FXSAVE_SIZE, c -> fxsave(c.getThreadInfo().getFpregs())),
-                        new Regset(NT_X86_XSTATE, LINUX, -1, c -> xstate(c.getThreadInfo().getFpregs())));
+                        new Regset(NT_X86_XSTATE, LINUX, -1, c -> xstate(c.getThreadInfo().getFpregs()))));
+        this.gpregs = gpregs;
+        this.compat = compat;
     }
 
     static boolean isCompat(thread_info_x86 ti) {
         return ti.getGpregs().getMode() == user_x86_regs_mode.COMPAT;
     }
 
-    @Override
-    public String name() {
-        return name;
-    }
 
-    @Override
-    public ElfClass elfClass() {
-        return elfClass;
-    }
 
-    @Override
-    public int machine() {
-        return machine;
-    }
-
-    @Override
-    public List<String> registerNames() {
-        return compat ? NAMES_32 : NAMES_64;
-    }
 
     /** -ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK (include/linux/errno.h) */
     private static final List<Long> ERESTART = List.of(-512L, -513L, -514L, -516L);
@@ -253,7 +227,7 @@ final class X86 implements Arch {
                     && actual.length == FXSAVE_SIZE ? List.of() : List.of("differs in the FXSAVE area");
         }
         if (type != NT_X86_XSTATE) {
-            return Arch.super.noteDifferences(type, expected, actual, expectedCore, actualCore);
+            return super.noteDifferences(type, expected, actual, expectedCore, actualCore);
         }
         List<String> out = new java.util.ArrayList<>();
         if (actual.length < XSAVE_HDR_END) {
@@ -289,10 +263,6 @@ final class X86 implements Arch {
         return out;
     }
 
-    @Override
-    public CoreStructs.Prstatus prstatus() {
-        return prstatus;
-    }
 
     @Override
     public boolean hasRegisters(core_entry core) {
@@ -302,7 +272,7 @@ final class X86 implements Arch {
     @Override
     public byte[] generalRegisters(core_entry core) {
         var regs = core.getThreadInfo().getGpregs();
-        int word = elfClass.word();
+        int word = elfClass().word();
         var out = new Struct(gpregs.size() * word);
         for (int i = 0; i < gpregs.size(); i++) {
             long value = gpregs.get(i).applyAsLong(regs);
@@ -316,16 +286,12 @@ final class X86 implements Arch {
         return core.hasThreadInfo() && core.getThreadInfo().hasFpregs();
     }
 
-    @Override
-    public List<Regset> regsets() {
-        return regsets;
-    }
 
     /** The 32-bit auxv is u32 pairs, which CRIU saved packed two to a u64. */
     @Override
     public long[] auxv(List<Long> savedAuxv) {
         if (!compat) {
-            return Arch.super.auxv(savedAuxv);
+            return super.auxv(savedAuxv);
         }
         long[] words = new long[savedAuxv.size() * 2];
         for (int i = 0; i < savedAuxv.size(); i++) {

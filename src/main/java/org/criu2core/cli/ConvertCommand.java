@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.criu2core.api.Criu2Core;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -35,9 +36,8 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--pid", paramLabel = "PID", description = "convert only this process (repeatable)")
     List<Integer> pids = new ArrayList<>();
 
-    @Option(names = "--root", paramLabel = "DIR", defaultValue = "/",
-            description = "the processes' root filesystem, where mapped files are read (default: ${DEFAULT-VALUE})")
-    Path root;
+    @Mixin
+    RootOption rootOption;
 
     @Option(names = "--filter", paramLabel = "HEX", defaultValue = "0x33", converter = HexConverter.class,
             description = "coredump_filter bits deciding which memory goes in (default: ${DEFAULT-VALUE}, the kernel's)")
@@ -46,13 +46,13 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = {"-q", "--quiet"}, description = "print nothing but errors")
     boolean quiet;
 
-    @Option(names = "--debug", description = "show a stack trace on failure", hidden = true)
-    boolean debug;
+    @Mixin
+    DebugOption debugOption;
 
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
-        var options = new Criu2Core.Options(root, filter, pids, ConsoleProgress.forTerminal(quiet));
+        var options = new Criu2Core.Options(rootOption.root, filter, pids, ConsoleProgress.forTerminal(quiet));
         var report = Criu2Core.convert(images, out, options, outcome -> {
             if (outcome instanceof Criu2Core.Written w) {
                 var r = w.result();
@@ -64,14 +64,14 @@ final class ConvertCommand implements Callable<Integer> {
                         s.state().name().toLowerCase()));
             } else if (outcome instanceof Criu2Core.Failed f) {
                 err.println("criu2core: " + Main.describe(f.error()));
-                if (debug) {
+                if (debugOption.debug) {
                     f.error().printStackTrace(err);
                 }
                 err.flush();
             }
         });
         for (String name : report.missingFiles()) {
-            say(err, "warning: " + name + " is not under " + root + ": its pages are zeros in the core");
+            say(err, "warning: " + name + " is not under " + rootOption.root + ": its pages are zeros in the core");
         }
         var outcomes = report.outcomes();
         long written = outcomes.stream().filter(o -> o instanceof Criu2Core.Written).count();

@@ -7,6 +7,7 @@ import org.criu2core.image.ImageJson;
 import org.criu2core.image.ImageReader;
 import org.criu2core.image.PythonJson;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -28,8 +29,8 @@ final class DecodeCommand implements Callable<Integer> {
     @Option(names = "--pretty", description = "indent, and print hex, flag and dict fields by name")
     boolean pretty;
 
-    @Option(names = "--debug", description = "show a stack trace on failure", hidden = true)
-    boolean debug;
+    @Mixin
+    DebugOption debugOption;
 
     @Override
     public Integer call() throws Exception {

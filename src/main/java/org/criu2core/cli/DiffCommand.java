@@ -12,6 +12,7 @@ import java.util.zip.GZIPInputStream;
 import org.criu2core.core.CoreDiff;
 import org.criu2core.elf.CoreFile;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -45,8 +46,8 @@ final class DiffCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print {\"match\": BOOLEAN, \"differences\": [...]} instead of lines")
     boolean json;
 
-    @Option(names = "--debug", description = "show a stack trace on failure", hidden = true)
-    boolean debug;
+    @Mixin
+    DebugOption debugOption;
 
     @Override
     public Integer call() throws Exception {

@@ -9,6 +9,7 @@ import org.criu2core.image.CheckpointException;
 import org.criu2core.image.ImageJson;
 import org.criu2core.image.ImageWriter;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "encode", mixinStandardHelpOptions = true,
@@ -21,8 +22,8 @@ final class EncodeCommand implements Callable<Integer> {
     @Option(names = {"-o", "--out"}, required = true, paramLabel = "IMAGE", description = "image file to write")
     Path out;
 
-    @Option(names = "--debug", description = "show a stack trace on failure", hidden = true)
-    boolean debug;
+    @Mixin
+    DebugOption debugOption;
 
     @Override
     public Integer call() throws Exception {

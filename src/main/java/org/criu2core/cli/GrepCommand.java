@@ -18,6 +18,7 @@ import org.criu2core.model.Checkpoint;
 import org.criu2core.model.Process;
 import org.criu2core.model.Vma;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -46,22 +47,21 @@ final class GrepCommand implements Callable<Integer> {
     @Option(names = "--pid", paramLabel = "PID", description = "search only this process (repeatable)")
     List<Integer> pids = new ArrayList<>();
 
-    @Option(names = "--root", paramLabel = "DIR", defaultValue = "/",
-            description = "where mapped files are; their pages are searched too (default: ${DEFAULT-VALUE})")
-    Path root;
+    @Mixin
+    RootOption rootOption;
 
     @Option(names = "--max", paramLabel = "N", defaultValue = "1000", description = "stop after N matches (default: ${DEFAULT-VALUE})")
     int max;
 
-    @Option(names = "--debug", description = "show a stack trace on failure", hidden = true)
-    boolean debug;
+    @Mixin
+    DebugOption debugOption;
 
     @Override
     public Integer call() throws Exception {
         byte[] bytes = hex ? parseHex(pattern) : pattern.getBytes(StandardCharsets.UTF_8);
         PrintWriter out = spec.commandLine().getOut();
         int[] matches = {0};
-        try (var source = CheckpointArchive.open(checkpoint); var rootFs = new RootFs(root)) {
+        try (var source = CheckpointArchive.open(checkpoint); var rootFs = new RootFs(rootOption.root)) {
             Checkpoint cp = Checkpoint.load(source.images());
             for (var entry : cp.tree()) {
                 if (!pids.isEmpty() && !pids.contains(entry.pid()) || matches[0] >= max) {

@@ -8,6 +8,7 @@ import java.util.concurrent.Callable;
 import org.criu2core.core.CheckpointInfo;
 import org.criu2core.api.Criu2Core;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -30,17 +31,16 @@ final class InfoCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print JSON instead of tables")
     boolean json;
 
-    @Option(names = "--root", paramLabel = "DIR", defaultValue = "/",
-            description = "where mapped files are, for command lines in file-backed memory (default: ${DEFAULT-VALUE})")
-    Path root;
+    @Mixin
+    RootOption rootOption;
 
-    @Option(names = "--debug", description = "show a stack trace on failure", hidden = true)
-    boolean debug;
+    @Mixin
+    DebugOption debugOption;
 
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        CheckpointInfo info = Criu2Core.inspect(checkpoint, root);
+        CheckpointInfo info = Criu2Core.inspect(checkpoint, rootOption.root);
         if (json) {
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(info));
         } else {

@@ -62,13 +62,7 @@ class ConvertCommandTest {
 
     @Test
     void aFailedConversionLeavesTheOldCoreAndNoPartialFile() throws Exception {
-        Path images = tmp.resolve("images");
-        Files.createDirectories(images);
-        try (Stream<Path> s = Files.list(Fixtures.checkpoint("threads").resolve("images"))) {
-            for (Path p : s.toList()) {
-                Files.copy(p, images.resolve(p.getFileName()));
-            }
-        }
+        Path images = Fixtures.copyImages("threads", tmp.resolve("images"));
         Path pages = images.resolve("pages-1.img");
         byte[] all = Files.readAllBytes(pages);
         Files.write(pages, java.util.Arrays.copyOf(all, all.length / 2));
@@ -87,13 +81,7 @@ class ConvertCommandTest {
 
     @Test
     void oneBrokenProcessDoesNotLoseTheOthers() throws Exception {
-        Path images = tmp.resolve("images");
-        Files.createDirectories(images);
-        try (Stream<Path> s = Files.list(Fixtures.checkpoint("tree").resolve("images"))) {
-            for (Path p : s.toList()) {
-                Files.copy(p, images.resolve(p.getFileName()));
-            }
-        }
+        Path images = Fixtures.copyImages("tree", tmp.resolve("images"));
         byte[] mm = Files.readAllBytes(images.resolve("mm-8714.img"));
         Files.write(images.resolve("mm-8714.img"), java.util.Arrays.copyOf(mm, 40));
         Path out = tmp.resolve("out");

@@ -174,13 +174,7 @@ class AbsurdImagesTest {
 
     @Test
     void a32BitTaskWithMemoryAbove4GiB() throws IOException {
-        Path images = tmp.resolve("compat32");
-        Files.createDirectories(images);
-        try (Stream<Path> files = Files.list(Fixtures.checkpoint("compat32").resolve("images"))) {
-            for (Path p : files.toList()) {
-                Files.copy(p, images.resolve(p.getFileName()));
-            }
-        }
+        Path images = Fixtures.copyImages("compat32", tmp.resolve("compat32"));
         Path mm = images.resolve("mm-7090.img");
         rewrite(mm, 0, m -> {
             var b = ((mm_entry) m).toBuilder();

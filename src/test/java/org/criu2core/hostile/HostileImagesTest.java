@@ -167,13 +167,7 @@ class HostileImagesTest {
     }
 
     private Path compat32Copy() throws IOException {
-        Path images = tmp.resolve("images");
-        Files.createDirectories(images);
-        try (Stream<Path> files = Files.list(Fixtures.checkpoint("compat32").resolve("images"))) {
-            for (Path p : files.toList()) {
-                Files.copy(p, images.resolve(p.getFileName()));
-            }
-        }
+        Path images = Fixtures.copyImages("compat32", tmp.resolve("images"));
         return images;
     }
 
