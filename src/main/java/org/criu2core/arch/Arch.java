@@ -27,7 +27,8 @@ public interface Arch {
         return 0;
     }
 
-    default int elfFlags() {
+    /** e_flags of the core, given the task's auxiliary vector. */
+    default int elfFlags(long[] auxv) {
         return 0;
     }
 
@@ -93,7 +94,7 @@ public interface Arch {
 
     /** The architecture of cores with this e_machine and class, for reading them back. */
     static java.util.Optional<Arch> forMachine(int machine, ElfClass elfClass) {
-        for (Arch a : List.<Arch>of(X86.X86_64, X86.I386, Aarch64.INSTANCE, Armv7l.INSTANCE)) {
+        for (Arch a : List.<Arch>of(X86.X86_64, X86.I386, Aarch64.INSTANCE, Armv7l.INSTANCE, Riscv64.INSTANCE)) {
             if (a.machine() == machine && a.elfClass() == elfClass) {
                 return java.util.Optional.of(a);
             }
@@ -123,8 +124,9 @@ public interface Arch {
             case X86_64 -> core.hasThreadInfo() && X86.isCompat(core.getThreadInfo()) ? X86.I386 : X86.X86_64;
             case AARCH64 -> Aarch64.INSTANCE;
             case ARM -> Armv7l.INSTANCE;
+            case RISCV64 -> Riscv64.INSTANCE;
             default -> throw new CheckpointException(coreName, "architecture " + core.getMtype()
-                    + " is not supported: criu2core converts x86_64 (and its 32-bit tasks), aarch64 and armv7l");
+                    + " is not supported: criu2core converts x86_64 (and its 32-bit tasks), aarch64, armv7l and riscv64");
         };
     }
 }

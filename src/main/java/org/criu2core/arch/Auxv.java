@@ -6,6 +6,7 @@ import java.util.Arrays;
 public final class Auxv {
     public static final int AT_NULL = 0;
     public static final int AT_PAGESZ = 6;
+    public static final int AT_HWCAP = 16;
 
     private Auxv() {
     }
@@ -20,6 +21,16 @@ public final class Auxv {
         out[n] = AT_NULL;
         out[n + 1] = 0;
         return out;
+    }
+
+    /** The value of {@code type}, or 0 where the vector does not have it. */
+    public static long value(long[] auxv, int type) {
+        for (int i = 0; i + 1 < auxv.length; i += 2) {
+            if (auxv[i] == type) {
+                return auxv[i + 1];
+            }
+        }
+        return 0;
     }
 
     /** The page sizes Linux uses: 4 KiB to 1 MiB (arm64 and ppc64 also 16 and 64 KiB). */

@@ -92,7 +92,7 @@ public final class Converter {
                             "the VMAs to dump add up to more than " + MAX_CORE_SIZE + " bytes");
                 }
             }
-            CoreLayout layout = CoreLayout.plan(arch, notes, process.vmas(), sizes);
+            CoreLayout layout = CoreLayout.plan(arch, arch.elfFlags(auxv), notes, process.vmas(), sizes);
             Path core = outDir.resolve(coreName(process.pid()));
             progress.start(core.getFileName().toString(), layout.fileSize());
             AtomicFile.write(core, channel -> CoreWriter.write(layout, memory, channel, progress));

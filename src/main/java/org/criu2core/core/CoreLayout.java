@@ -20,8 +20,9 @@ import org.criu2core.model.Vma;
  *   section header 0, only with more than 65534 segments (PN_XNUM)
  * </pre>
  */
-public record CoreLayout(Arch arch, List<Note> notes, long notesOffset, long notesSize, List<Segment> segments,
-                         long dataOffset, boolean extendedNumbering, long sectionHeaderOffset, long fileSize) {
+public record CoreLayout(Arch arch, int elfFlags, List<Note> notes, long notesOffset, long notesSize,
+                         List<Segment> segments, long dataOffset, boolean extendedNumbering, long sectionHeaderOffset,
+                         long fileSize) {
 
     /** One PT_LOAD: a VMA and the {@code fileSize} bytes of it that the core carries. */
     public record Segment(Vma vma, long offset, long fileSize, int flags) {
@@ -41,7 +42,7 @@ public record CoreLayout(Arch arch, List<Note> notes, long notesOffset, long not
         return segments.size() + 1;
     }
 
-    public static CoreLayout plan(Arch arch, List<Note> notes, List<Vma> vmas, long[] dumpSizes) {
+    public static CoreLayout plan(Arch arch, int elfFlags, List<Note> notes, List<Vma> vmas, long[] dumpSizes) {
         ElfClass cls = arch.elfClass();
         int segs = vmas.size() + 1;
         long offset = cls.ehdr().size() + (long) segs * cls.phdr().size();
@@ -62,7 +63,7 @@ public record CoreLayout(Arch arch, List<Note> notes, long notesOffset, long not
         boolean extended = segs >= Elf.PN_XNUM;
         long sectionHeaderOffset = extended ? offset : 0;
         long fileSize = extended ? offset + cls.shdr().size() : offset;
-        return new CoreLayout(arch, notes, notesOffset, notesSize, segments, dataOffset, extended,
+        return new CoreLayout(arch, elfFlags, notes, notesOffset, notesSize, segments, dataOffset, extended,
                 sectionHeaderOffset, fileSize);
     }
 

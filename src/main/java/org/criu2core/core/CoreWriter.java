@@ -80,7 +80,7 @@ public final class CoreWriter {
                 .u16(Elf.E_MACHINE, layout.arch().machine())
                 .u32(Elf.E_VERSION, Elf.EV_CURRENT)
                 .word(cls.ehdr().ePhoff(), cls.ehdr().size(), word)
-                .u32(cls.ehdr().eFlags(), layout.arch().elfFlags())
+                .u32(cls.ehdr().eFlags(), layout.elfFlags())
                 .u16(cls.ehdr().eEhsize(), cls.ehdr().size())
                 .u16(cls.ehdr().ePhentsize(), cls.phdr().size())
                 .u16(cls.ehdr().ePhnum(), Math.min(phnum, Elf.PN_XNUM));

@@ -291,4 +291,34 @@ class NoteLayoutTest {
         assertEquals(4096, file.getInt(4));
         assertEquals(0x400000, file.getInt(8));
     }
+
+    @Test
+    void riscv64Notes() throws Exception {
+        Checkpoint cp = Checkpoint.load(Fixtures.encodeSynthetic("riscv64", tmp.resolve("rv")));
+        Process p = cp.processes().get(0);
+        List<Note> notes = notes(cp, p);
+        assertEquals(List.of(Elf.NT_PRSTATUS, Elf.NT_PRPSINFO, Elf.NT_SIGINFO, Elf.NT_AUXV, Elf.NT_FILE,
+                Elf.NT_PRFPREG, Elf.NT_PRSTATUS, Elf.NT_PRFPREG), notes.stream().map(Note::type).toList());
+        var ti = p.threads().get(1).core().getTiRiscv64();
+        /*
+         * struct elf_prstatus (LP64) with pr_reg = struct user_regs_struct { pc, ra, sp, gp, tp, t0-t2,
+         *   s0, s1, a0-a7, s2-s11, t3-t6 } at 112 (32 x 8), int pr_fpvalid at 368; 376 bytes
+         */
+        var b = le(desc(notes, 6, Elf.NT_PRSTATUS));
+        assertEquals(376, b.capacity());
+        assertEquals(321, b.getInt(32));
+        assertEquals(ti.getGpregs().getPc(), b.getLong(112));
+        assertEquals(ti.getGpregs().getRa(), b.getLong(112 + 8));
+        assertEquals(ti.getGpregs().getTp(), b.getLong(112 + 4 * 8));
+        assertEquals(ti.getGpregs().getT6(), b.getLong(112 + 31 * 8));
+        assertEquals(1, b.getInt(368));
+        // struct __riscv_d_ext_state { __u64 f[32]; __u32 fcsr; }, as ELF_NFPREG = 33 words: 264 bytes
+        var d = le(desc(notes, 7, Elf.NT_PRFPREG));
+        assertEquals(264, d.capacity());
+        assertEquals(ti.getFpsimd().getF(31), d.getLong(248));
+        assertEquals(ti.getFpsimd().getFcsr(), d.getInt(256));
+        // e_flags: RVC and the double-float ABI, from AT_HWCAP's C and D
+        var arch = org.criu2core.arch.Arch.of(p, "core");
+        assertEquals(0x5, arch.elfFlags(arch.auxv(p.mm().getMmSavedAuxvList())));
+    }
 }

@@ -22,11 +22,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The synthetic aarch64 and armv7l checkpoints of fixtures/synthetic, kept as JSON and encoded
- * here with `criu2core encode`, converted on this host and read back with gdb-multiarch: every
- * register of every thread, memory, auxv, mappings, threads, as the JSON says they are.
+ * The synthetic aarch64, armv7l and riscv64 checkpoints of fixtures/synthetic, kept as JSON and
+ * encoded here with `criu2core encode`, converted on this host and read back with gdb-multiarch:
+ * every register of every thread, memory, auxv, mappings, threads, as the JSON says they are.
  */
-class ArmSyntheticTest {
+class SyntheticArchTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir
@@ -74,8 +74,59 @@ class ArmSyntheticTest {
         return threads;
     }
 
+    /** What gdb must show for one architecture: its registers as gdb names them, from the JSON. */
+    private record Expected(int machine, String threadInfo, String vectorCommand, String extra) {
+        /** gdb register name to the value in the thread's JSON thread_info. */
+        Map<String, String> registers(JsonNode ti) {
+            Map<String, String> out = new HashMap<>();
+            JsonNode g = ti.get("gpregs");
+            switch (threadInfo) {
+                case "ti_aarch64" -> {
+                    for (int r = 0; r < 31; r++) {
+                        out.put("x" + r, hex(g.get("regs").get(r)));
+                    }
+                    out.put("sp", hex(g.get("sp")));
+                    out.put("pc", hex(g.get("pc")));
+                    out.put("cpsr", hex(g.get("pstate")));
+                    out.put("fpsr", hex(ti.get("fpsimd").get("fpsr")));
+                    out.put("fpcr", hex(ti.get("fpsimd").get("fpcr")));
+                    out.put("tpidr", hex(ti.get("tls")));
+                    JsonNode v = ti.get("fpsimd").get("vregs");
+                    for (int r = 0; r < 32; r++) {
+                        out.put("v" + r, "{" + hex(v.get(2 * r)) + ", " + hex(v.get(2 * r + 1)) + "}");
+                    }
+                }
+                case "ti_arm" -> {
+                    String[] names = {"r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "fp", "ip",
+                            "sp", "lr", "pc", "cpsr"};
+                    for (String n : names) {
+                        out.put(n.equals("fp") ? "r11" : n.equals("ip") ? "r12" : n, hex(g.get(n)));
+                    }
+                    out.put("fpscr", hex(ti.get("fpstate").get("fpscr")));
+                    for (int r = 0; r < 32; r++) {
+                        out.put("d" + r, hex(ti.get("fpstate").get("vfp_regs").get(r)));
+                    }
+                }
+                default -> {
+                    g.fieldNames().forEachRemaining(n -> out.put(n.equals("s0") ? "fp" : n, hex(g.get(n))));
+                    out.put("fcsr", hex(ti.get("fpsimd").get("fcsr")));
+                    for (int r = 0; r < 32; r++) {
+                        out.put("f" + r, "{float = 0x" + Long.toHexString(ti.get("fpsimd").get("f").get(r).asLong()
+                                & 0xffff_ffffL) + ", double = " + hex(ti.get("fpsimd").get("f").get(r)) + "}");
+                    }
+                }
+            }
+            return out;
+        }
+    }
+
+    private static final Map<String, Expected> EXPECTED = Map.of(
+            "aarch64", new Expected(Elf.EM_AARCH64, "ti_aarch64", "output/x $v%d.d.u", "info registers tpidr"),
+            "armv7l", new Expected(Elf.EM_ARM, "ti_arm", "output/x $d%d", "info registers fpscr"),
+            "riscv64", new Expected(Elf.EM_RISCV, "ti_riscv64", "output/x $f%d", "info registers fcsr"));
+
     @ParameterizedTest
-    @ValueSource(strings = {"aarch64", "armv7l"})
+    @ValueSource(strings = {"aarch64", "armv7l", "riscv64"})
     void gdbMultiarchSeesEveryRegisterMemoryAndAuxv(String arch) throws Exception {
         Path out = tmp.resolve("out");
         var run = KernelCores.cli("convert", "-D", images(arch).toString(), "-o", out.toString(), "--root",
@@ -86,59 +137,34 @@ class ArmSyntheticTest {
         int pid = pstree.get("pid").asInt();
         List<Integer> tids = new ArrayList<>();
         pstree.get("threads").forEach(t -> tids.add(t.asInt()));
-        boolean a64 = arch.equals("aarch64");
-        int machine = a64 ? Elf.EM_AARCH64 : Elf.EM_ARM;
+        Expected expected = EXPECTED.get(arch);
+        int machine = expected.machine();
         Path core = out.resolve("core." + pid);
 
         List<String> commands = new ArrayList<>(List.of("info threads"));
         for (int t = 0; t < tids.size(); t++) {
             commands.addAll(List.of("thread " + (t + 1), "echo @@THREAD\\n", "info registers"));
+            String letter = expected.vectorCommand().replaceAll(".*\\$([a-z]).*", "$1");
             for (int v = 0; v < 32; v++) {
-                commands.add(a64 ? "echo v" + v + "=" : "echo d" + v + "=");
-                commands.add(a64 ? "output/x $v" + v + ".d.u" : "output/x $d" + v);
+                commands.add("echo " + letter + v + "=");
+                commands.add(String.format(expected.vectorCommand(), v));
                 commands.add("echo \\n");
             }
-            commands.add(a64 ? "info registers tpidr" : "info registers fpscr");
+            commands.add(expected.extra());
         }
         String gdb = Gdb.run(machine, null, null, core, commands.toArray(String[]::new));
         for (int tid : tids) {
             assertTrue(gdb.contains("LWP " + tid), gdb);
         }
+        assertEquals(List.of(), Gdb.warnings(gdb).stream().filter(w -> !w.contains("absent-app")).toList(),
+                "no warning but the missing executable's");
         List<Map<String, String>> threads = registers(gdb);
         assertEquals(tids.size(), threads.size(), gdb);
         for (int t = 0; t < tids.size(); t++) {
-            JsonNode ti = entry(arch, "core-" + tids.get(t) + ".json").get(a64 ? "ti_aarch64" : "ti_arm");
-            Map<String, String> regs = threads.get(t);
-            JsonNode g = ti.get("gpregs");
-            if (a64) {
-                for (int r = 0; r < 31; r++) {
-                    assertEquals(hex(g.get("regs").get(r)), regs.get("x" + r), "thread " + t + " x" + r);
-                }
-                assertEquals(hex(g.get("sp")), regs.get("sp"));
-                assertEquals(hex(g.get("pc")), regs.get("pc"));
-                assertEquals(hex(g.get("pstate")), regs.get("cpsr"));
-                assertEquals(hex(ti.get("fpsimd").get("fpsr")), regs.get("fpsr"));
-                assertEquals(hex(ti.get("fpsimd").get("fpcr")), regs.get("fpcr"));
-                assertEquals(hex(ti.get("tls")), regs.get("tpidr"));
-                JsonNode v = ti.get("fpsimd").get("vregs");
-                for (int r = 0; r < 32; r++) {
-                    assertEquals("{" + hex(v.get(2 * r)) + ", " + hex(v.get(2 * r + 1)) + "}", regs.get("v" + r),
-                            "thread " + t + " v" + r);
-                }
-            } else {
-                String[] names = {"r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "fp", "ip",
-                        "sp", "lr", "pc", "cpsr"};
-                String[] gdbNames = {"r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11",
-                        "r12", "sp", "lr", "pc", "cpsr"};
-                for (int r = 0; r < names.length; r++) {
-                    assertEquals(hex(g.get(names[r])), regs.get(gdbNames[r]), "thread " + t + " " + names[r]);
-                }
-                assertEquals(hex(ti.get("fpstate").get("fpscr")), regs.get("fpscr"));
-                JsonNode d = ti.get("fpstate").get("vfp_regs");
-                for (int r = 0; r < 32; r++) {
-                    assertEquals(hex(d.get(r)), regs.get("d" + r), "thread " + t + " d" + r);
-                }
-            }
+            JsonNode ti = entry(arch, "core-" + tids.get(t) + ".json").get(expected.threadInfo());
+            Map<String, String> shown = threads.get(t);
+            expected.registers(ti).forEach((name, value) ->
+                    assertEquals(value, shown.get(name), arch + " thread " + tids.get(t) + " " + name));
         }
 
         JsonNode mm = entry(arch, "mm-" + pid + ".json");
