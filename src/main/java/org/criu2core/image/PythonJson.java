@@ -1,7 +1,6 @@
 package org.criu2core.image;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.util.Iterator;
 import java.util.Map;
 
 /**
@@ -28,10 +27,8 @@ public final class PythonJson {
                 return;
             }
             out.append('{');
-            Iterator<Map.Entry<String, JsonNode>> fields = node.fields();
             boolean first = true;
-            while (fields.hasNext()) {
-                var field = fields.next();
+            for (Map.Entry<String, JsonNode> field : node.properties()) {
                 separator(first, pretty, depth + 1, out);
                 first = false;
                 string(field.getKey(), out);

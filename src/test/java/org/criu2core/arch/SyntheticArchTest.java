@@ -161,10 +161,11 @@ class SyntheticArchTest {
         List<Map<String, String>> threads = registers(gdb);
         assertEquals(tids.size(), threads.size(), gdb);
         for (int t = 0; t < tids.size(); t++) {
-            JsonNode ti = entry(arch, "core-" + tids.get(t) + ".json").get(expected.threadInfo());
+            int tid = tids.get(t);
+            JsonNode ti = entry(arch, "core-" + tid + ".json").get(expected.threadInfo());
             Map<String, String> shown = threads.get(t);
             expected.registers(ti).forEach((name, value) ->
-                    assertEquals(value, shown.get(name), arch + " thread " + tids.get(t) + " " + name));
+                    assertEquals(value, shown.get(name), arch + " thread " + tid + " " + name));
         }
 
         JsonNode mm = entry(arch, "mm-" + pid + ".json");
