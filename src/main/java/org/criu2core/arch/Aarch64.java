@@ -49,10 +49,6 @@ final class Aarch64 extends RegsetTable {
                         c -> new Struct(TLS_SIZE).u64(0, c.getTiAarch64().getTls()).toBytes())));
     }
 
-
-
-
-
     @Override
     public boolean hasRegisters(core_entry core) {
         return core.hasTiAarch64();
@@ -73,8 +69,6 @@ final class Aarch64 extends RegsetTable {
     public boolean fpValid(core_entry core) {
         return core.getTiAarch64().hasFpsimd();
     }
-
-
 
     private static byte[] fpsimd(core_entry core) {
         var fp = core.getTiAarch64().getFpsimd();

@@ -48,10 +48,6 @@ final class Armv7l extends RegsetTable {
                 new Regset(NT_ARM_VFP, LINUX, VFP_SIZE, Armv7l::vfp)));
     }
 
-
-
-
-
     @Override
     public boolean hasRegisters(core_entry core) {
         return core.hasTiArm();
@@ -59,20 +55,13 @@ final class Armv7l extends RegsetTable {
 
     @Override
     public byte[] generalRegisters(core_entry core) {
-        var regs = core.getTiArm().getGpregs();
-        var out = new Struct(GPREGS.size() * 4);
-        for (int i = 0; i < GPREGS.size(); i++) {
-            out.u32(4 * i, GPREGS.get(i).applyAsLong(regs) & 0xffff_ffffL);
-        }
-        return out.toBytes();
+        return words(core.getTiArm().getGpregs(), GPREGS);
     }
 
     @Override
     public boolean fpValid(core_entry core) {
         return true; // the FPA note is always written
     }
-
-
 
     private static byte[] vfp(core_entry core) {
         var fp = core.getTiArm().getFpstate();

@@ -1,8 +1,10 @@
 package org.criu2core.arch;
 
 import java.util.List;
+import java.util.function.ToLongFunction;
 import org.criu2core.elf.CoreStructs;
 import org.criu2core.elf.ElfClass;
+import org.criu2core.elf.Struct;
 
 /**
  * The data every architecture gives: a name, its ELF identity, struct elf_prstatus with the size
@@ -54,5 +56,20 @@ abstract class RegsetTable implements Arch {
     @Override
     public final List<String> registerNames() {
         return registerNames;
+    }
+
+    /**
+     * The registers {@code fields} reads from {@code regs}, one word of the task's width each, in
+     * order: how elf_gregset_t is laid out on every architecture. A 32-bit word takes the low half
+     * of what the image keeps in 64 bits.
+     */
+    protected final <T> byte[] words(T regs, List<ToLongFunction<T>> fields) {
+        int word = elfClass.word();
+        long mask = word == 8 ? -1L : 0xffff_ffffL;
+        var out = new Struct(fields.size() * word);
+        for (int i = 0; i < fields.size(); i++) {
+            out.word(i * word, fields.get(i).applyAsLong(regs) & mask, word);
+        }
+        return out.toBytes();
     }
 }

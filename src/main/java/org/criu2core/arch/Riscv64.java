@@ -81,12 +81,7 @@ final class Riscv64 extends RegsetTable {
 
     @Override
     public byte[] generalRegisters(core_entry core) {
-        var regs = core.getTiRiscv64().getGpregs();
-        var out = new Struct(GPREGS.size() * 8);
-        for (int i = 0; i < GPREGS.size(); i++) {
-            out.u64(8 * i, GPREGS.get(i).applyAsLong(regs));
-        }
-        return out.toBytes();
+        return words(core.getTiRiscv64().getGpregs(), GPREGS);
     }
 
     @Override

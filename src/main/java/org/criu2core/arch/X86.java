@@ -168,9 +168,6 @@ final class X86 extends RegsetTable {
         return ti.getGpregs().getMode() == user_x86_regs_mode.COMPAT;
     }
 
-
-
-
     /** -ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK (include/linux/errno.h) */
     private static final List<Long> ERESTART = List.of(-512L, -513L, -514L, -516L);
     private static final long ERESTART_RESTARTBLOCK = -516;
@@ -263,7 +260,6 @@ final class X86 extends RegsetTable {
         return out;
     }
 
-
     @Override
     public boolean hasRegisters(core_entry core) {
         return core.hasThreadInfo();
@@ -271,21 +267,13 @@ final class X86 extends RegsetTable {
 
     @Override
     public byte[] generalRegisters(core_entry core) {
-        var regs = core.getThreadInfo().getGpregs();
-        int word = elfClass().word();
-        var out = new Struct(gpregs.size() * word);
-        for (int i = 0; i < gpregs.size(); i++) {
-            long value = gpregs.get(i).applyAsLong(regs);
-            out.word(i * word, compat ? value & 0xffff_ffffL : value, word);
-        }
-        return out.toBytes();
+        return words(core.getThreadInfo().getGpregs(), gpregs);
     }
 
     @Override
     public boolean fpValid(core_entry core) {
         return core.hasThreadInfo() && core.getThreadInfo().hasFpregs();
     }
-
 
     /** The 32-bit auxv is u32 pairs, which CRIU saved packed two to a u64. */
     @Override
