@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.ToLongFunction;
 import org.criu2core.elf.CoreFile;
-import org.criu2core.elf.CoreStructs;
 import org.criu2core.elf.Elf;
 import org.criu2core.elf.ElfClass;
 import org.criu2core.elf.Note;

@@ -19,8 +19,6 @@ import picocli.CommandLine.ParseResult;
 public final class Main {
     /** Exit status for a checkpoint or file that could not be used. */
     public static final int EXIT_FAILURE = 1;
-    /** Exit status for a command line that does not parse (picocli's). */
-    public static final int EXIT_USAGE = 2;
 
     public static void main(String[] args) {
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));

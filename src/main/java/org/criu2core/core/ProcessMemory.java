@@ -6,7 +6,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import org.criu2core.image.CheckpointException;
 import org.criu2core.model.Checkpoint;
@@ -173,11 +172,6 @@ public final class ProcessMemory implements AutoCloseable {
             pagesFiles.put(path, channel);
         }
         return channel;
-    }
-
-    /** The pages files this process's memory comes from. */
-    List<Path> pagesFilePaths() {
-        return List.copyOf(pagesFiles.keySet());
     }
 
     @Override

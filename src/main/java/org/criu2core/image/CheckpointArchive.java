@@ -81,11 +81,6 @@ public final class CheckpointArchive implements AutoCloseable {
         return images;
     }
 
-    /** Whether the images were unpacked from an archive. */
-    public boolean unpacked() {
-        return temporary != null;
-    }
-
     private static void unpack(Path archive, Path into, long maxBytes) throws IOException {
         String name = archive.toString();
         long total = 0;

@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.criu2core.image.CheckpointException;
-import org.criu2core.image.Image;
 import org.criu2core.image.ImageEntry;
 import org.criu2core.image.ImageFormatException;
 import org.criu2core.image.proto.Core.core_entry;

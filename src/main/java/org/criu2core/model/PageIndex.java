@@ -114,21 +114,6 @@ public final class PageIndex {
         return i < count && Long.compareUnsigned(start[i], to) < 0;
     }
 
-    /** Pages in this index that the images hold, and pages that are lazy. */
-    public long[] pageCounts() {
-        long present = 0;
-        long lazy = 0;
-        for (int i = 0; i < count; i++) {
-            long pages = (end[i] - start[i]) / pageSize;
-            if (present(i)) {
-                present += pages;
-            } else {
-                lazy += pages;
-            }
-        }
-        return new long[] {present, lazy};
-    }
-
     /**
      * Reads a pagemap image of {@code dir} (pagemap-PID.img or pagemap-shmem-SHMID.img), following
      * PE_PARENT pages into the parent snapshots.

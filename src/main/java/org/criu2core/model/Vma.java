@@ -5,7 +5,6 @@ import static org.criu2core.model.VmaStatus.VMA_AREA_MEMFD;
 import static org.criu2core.model.VmaStatus.VMA_AREA_VDSO;
 import static org.criu2core.model.VmaStatus.VMA_AREA_VSYSCALL;
 import static org.criu2core.model.VmaStatus.VMA_AREA_VVAR;
-import static org.criu2core.model.VmaStatus.VMA_FILE_PRIVATE;
 import static org.criu2core.model.VmaStatus.VMA_FILE_SHARED;
 
 /**
@@ -45,10 +44,6 @@ public record Vma(long start, long end, long pgoff, int prot, int flags, int sta
     /** MAP_SHARED anonymous memory or a memfd: its pages are in a shmem object, not the pagemap. */
     public boolean shmem() {
         return has(VMA_ANON_SHARED) || has(VMA_AREA_MEMFD);
-    }
-
-    public boolean filePrivate() {
-        return has(VMA_FILE_PRIVATE);
     }
 
     public boolean dontDump() {
