@@ -34,13 +34,17 @@ final class DecodeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        var image = ImageReader.read(in);
-        String json = PythonJson.write(ImageJson.toJson(image, pretty), pretty) + "\n";
+        var json = ImageJson.toJson(ImageReader.read(in), pretty);
         if (out == null) {
-            spec.commandLine().getOut().print(json);
-            spec.commandLine().getOut().flush();
+            var writer = spec.commandLine().getOut();
+            PythonJson.write(json, pretty, writer);
+            writer.println();
+            writer.flush();
         } else {
-            Files.writeString(out, json);
+            try (var writer = Files.newBufferedWriter(out)) {
+                PythonJson.write(json, pretty, writer);
+                writer.write('\n');
+            }
         }
         return 0;
     }

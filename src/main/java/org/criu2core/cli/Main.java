@@ -33,6 +33,10 @@ public final class Main {
         cli.setExecutionExceptionHandler(reporter);
         try {
             return cli.execute(args);
+        } catch (OutOfMemoryError e) {
+            err.println("criu2core: out of memory: run the JVM with more heap (JAVA_OPTS=-Xmx1g src/bin/criu2core ...)");
+            err.flush();
+            return EXIT_FAILURE;
         } catch (Error e) {
             // picocli hands only Exceptions to the handler; an Error still gets one line
             err.println("criu2core: internal error: " + e + (reporter.debug() ? ""

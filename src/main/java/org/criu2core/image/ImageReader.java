@@ -22,6 +22,8 @@ import java.util.List;
 public final class ImageReader {
     /** Far larger than any image but pages files, which are never read through here. */
     static final long MAX_IMAGE_SIZE = 1L << 30;
+    /** Parsed messages take up to this many times the bytes of their image. */
+    static final int PARSED_SIZE_FACTOR = 8;
 
     private ImageReader() {
     }
@@ -35,6 +37,11 @@ public final class ImageReader {
         long size = Files.size(file);
         if (size > MAX_IMAGE_SIZE) {
             throw new ImageFormatException(name, 0, "image of " + size + " bytes is larger than any CRIU writes");
+        }
+        long heap = Runtime.getRuntime().maxMemory();
+        if (size > heap / PARSED_SIZE_FACTOR) {
+            throw new CheckpointException(name, "an image of " + size + " bytes needs more memory than the "
+                    + (heap >> 20) + " MiB of heap this JVM was given: run it with more (JAVA_OPTS=-Xmx1g)");
         }
         return parse(Files.readAllBytes(file), name);
     }

@@ -16,11 +16,20 @@ public final class PythonJson {
 
     public static String write(JsonNode node, boolean pretty) {
         var out = new StringBuilder();
-        write(node, pretty, 0, out);
+        try {
+            write(node, pretty, out);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("a StringBuilder does not fail", e);
+        }
         return out.toString();
     }
 
-    private static void write(JsonNode node, boolean pretty, int depth, StringBuilder out) {
+    /** Writes to {@code out} as it goes: the JSON of a large image is never one string. */
+    public static void write(JsonNode node, boolean pretty, Appendable out) throws java.io.IOException {
+        write(node, pretty, 0, out);
+    }
+
+    private static void write(JsonNode node, boolean pretty, int depth, Appendable out) throws java.io.IOException {
         if (node.isObject()) {
             if (node.isEmpty()) {
                 out.append("{}");
@@ -52,7 +61,7 @@ public final class PythonJson {
         } else if (node.isTextual()) {
             string(node.textValue(), out);
         } else if (node.isIntegralNumber()) {
-            out.append(node.bigIntegerValue());
+            out.append(node.bigIntegerValue().toString());
         } else if (node.isBoolean()) {
             out.append(node.booleanValue() ? "true" : "false");
         } else if (node.isNull()) {
@@ -62,7 +71,8 @@ public final class PythonJson {
         }
     }
 
-    private static void separator(boolean first, boolean pretty, int depth, StringBuilder out) {
+    private static void separator(boolean first, boolean pretty, int depth, Appendable out)
+            throws java.io.IOException {
         if (!first) {
             out.append(pretty ? "," : ", ");
         }
@@ -71,14 +81,14 @@ public final class PythonJson {
         }
     }
 
-    private static void close(char bracket, boolean pretty, int depth, StringBuilder out) {
+    private static void close(char bracket, boolean pretty, int depth, Appendable out) throws java.io.IOException {
         if (pretty) {
             out.append('\n').append(" ".repeat(depth * INDENT));
         }
         out.append(bracket);
     }
 
-    private static void string(String s, StringBuilder out) {
+    private static void string(String s, Appendable out) throws java.io.IOException {
         out.append('"');
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
