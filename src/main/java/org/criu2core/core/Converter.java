@@ -21,6 +21,9 @@ public final class Converter {
     public record Result(int pid, Path core, long size, int segments, int threads, String arch, long lazyPages) {
     }
 
+    /** Larger than any filesystem holds (ext4: 16 TiB, XFS: 8 EiB); beyond, sums could overflow. */
+    static final long MAX_CORE_SIZE = 1L << 62;
+
     private final Checkpoint checkpoint;
     private final RootFs root;
     private final DumpFilter filter;
@@ -29,38 +32,6 @@ public final class Converter {
         this.checkpoint = checkpoint;
         this.root = root;
         this.filter = filter;
-    }
-
-    /** Larger than any filesystem holds (ext4: 16 TiB, XFS: 8 EiB); beyond, sums could overflow. */
-    static final long MAX_CORE_SIZE = 1L << 62;
-
-    /** The process's page size, from AT_PAGESZ in its saved auxv. */
-    public static long pageSize(Checkpoint checkpoint, Process process, long[] auxv) throws CheckpointException {
-        long pageSize = Auxv.pageSize(auxv);
-        if (pageSize < 0) {
-            throw new CheckpointException(checkpoint.dir().display("mm-" + process.pid() + ".img"),
-                    "AT_PAGESZ in mm_saved_auxv is not a page size");
-        }
-        return pageSize;
-    }
-
-    /** What the images must say for a core to be planned at all. */
-    private void check(Process process, Arch arch) throws CheckpointException {
-        for (var thread : process.threads()) {
-            if (!arch.hasRegisters(thread.core())) {
-                throw new CheckpointException(checkpoint.dir().display("core-" + thread.tid() + ".img"),
-                        "thread " + thread.tid() + " has no " + arch.name() + " registers");
-            }
-        }
-        if (arch.elfClass().word() == 4) {
-            for (var vma : process.vmas()) {
-                if (Long.compareUnsigned(vma.end(), 1L << 32) > 0) {
-                    throw new CheckpointException(checkpoint.dir().display("mm-" + process.pid() + ".img"),
-                            String.format("VMA 0x%x-0x%x is beyond the 4 GiB of a 32-bit %s task", vma.start(),
-                                    vma.end(), arch.name()));
-                }
-            }
-        }
     }
 
     /** The name of the core of {@code pid}, as the kernel's core_pattern "core.%p" has it. */
@@ -98,6 +69,35 @@ public final class Converter {
             AtomicFile.write(core, channel -> CoreWriter.write(layout, memory, channel, progress));
             return new Result(process.pid(), core, Files.size(core), layout.segments().size(),
                     process.threads().size(), arch.name(), memory.lazyPages());
+        }
+    }
+
+    /** The process's page size, from AT_PAGESZ in its saved auxv. */
+    public static long pageSize(Checkpoint checkpoint, Process process, long[] auxv) throws CheckpointException {
+        long pageSize = Auxv.pageSize(auxv);
+        if (pageSize < 0) {
+            throw new CheckpointException(checkpoint.dir().display("mm-" + process.pid() + ".img"),
+                    "AT_PAGESZ in mm_saved_auxv is not a page size");
+        }
+        return pageSize;
+    }
+
+    /** What the images must say for a core to be planned at all. */
+    private void check(Process process, Arch arch) throws CheckpointException {
+        for (var thread : process.threads()) {
+            if (!arch.hasRegisters(thread.core())) {
+                throw new CheckpointException(checkpoint.dir().display("core-" + thread.tid() + ".img"),
+                        "thread " + thread.tid() + " has no " + arch.name() + " registers");
+            }
+        }
+        if (arch.elfClass().word() == 4) {
+            for (var vma : process.vmas()) {
+                if (Long.compareUnsigned(vma.end(), 1L << 32) > 0) {
+                    throw new CheckpointException(checkpoint.dir().display("mm-" + process.pid() + ".img"),
+                            String.format("VMA 0x%x-0x%x is beyond the 4 GiB of a 32-bit %s task", vma.start(),
+                                    vma.end(), arch.name()));
+                }
+            }
         }
     }
 }
