@@ -7,9 +7,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.criu2core.arch.Arch;
 import org.criu2core.core.CheckpointInfo;
-import org.criu2core.core.Converter;
 import org.criu2core.core.MemorySearch;
 import org.criu2core.core.ProcessMemory;
 import org.criu2core.core.RootFs;
@@ -71,9 +69,7 @@ final class GrepCommand implements Callable<Integer> {
                 if (!p.hasMemory()) {
                     continue;
                 }
-                Arch arch = Arch.of(p, cp.dir().display("core-" + p.pid() + ".img"));
-                long pageSize = Converter.pageSize(cp, p, arch.auxv(p.mm().getMmSavedAuxvList()));
-                try (var memory = new ProcessMemory(cp, p, pageSize, rootFs)) {
+                try (var memory = ProcessMemory.open(cp, p, rootFs)) {
                     MemorySearch.search(memory, bytes, (address, vma) -> {
                         out.printf("%d 0x%x  %s  %s%n", p.pid(), address, describe(vma),
                                 context(memory.read(address, CONTEXT)));

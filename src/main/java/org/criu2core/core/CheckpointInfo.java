@@ -77,8 +77,7 @@ public record CheckpointInfo(String path, Images images, List<ProcessInfo> proce
             return new ProcessInfo(p.pid(), p.ppid(), p.pgid(), p.sid(), p.comm(), state, arch.name(), tids, null, null,
                     List.of(), null);
         }
-        long pageSize = Converter.pageSize(checkpoint, p, arch.auxv(p.mm().getMmSavedAuxvList()));
-        try (var memory = new ProcessMemory(checkpoint, p, pageSize, root)) {
+        try (var memory = ProcessMemory.open(checkpoint, p, root)) {
             return new ProcessInfo(p.pid(), p.ppid(), p.pgid(), p.sid(), p.comm(), state, arch.name(), tids,
                     commandLine(p, memory), memory(checkpoint, p, memory.pages()), files(p), null);
         }

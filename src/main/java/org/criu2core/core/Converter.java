@@ -5,7 +5,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.criu2core.arch.Arch;
-import org.criu2core.arch.Auxv;
 import org.criu2core.elf.Note;
 import org.criu2core.image.CheckpointException;
 import org.criu2core.model.Checkpoint;
@@ -44,12 +43,10 @@ public final class Converter {
     }
 
     public Result convert(Process process, Path outDir, Progress progress) throws IOException {
-        String coreImage = checkpoint.dir().display("core-" + process.pid() + ".img");
-        Arch arch = Arch.of(process, coreImage);
-        check(process, arch);
-        long[] auxv = arch.auxv(process.mm().getMmSavedAuxvList());
-        long pageSize = pageSize(checkpoint, process, auxv);
-        try (var memory = new ProcessMemory(checkpoint, process, pageSize, root)) {
+        try (var memory = ProcessMemory.open(checkpoint, process, root)) {
+            Arch arch = memory.arch();
+            long[] auxv = memory.auxv();
+            check(process, arch);
             List<Note> notes = ProcessNotes.build(process, arch, memory, auxv);
             long[] sizes = new long[process.vmas().size()];
             for (int i = 0; i < sizes.length; i++) {
@@ -72,31 +69,12 @@ public final class Converter {
         }
     }
 
-    /** The process's page size, from AT_PAGESZ in its saved auxv. */
-    public static long pageSize(Checkpoint checkpoint, Process process, long[] auxv) throws CheckpointException {
-        long pageSize = Auxv.pageSize(auxv);
-        if (pageSize < 0) {
-            throw new CheckpointException(checkpoint.dir().display("mm-" + process.pid() + ".img"),
-                    "AT_PAGESZ in mm_saved_auxv is not a page size");
-        }
-        return pageSize;
-    }
-
-    /** What the images must say for a core to be planned at all. */
+    /** Every thread must have the registers its core notes are made of. */
     private void check(Process process, Arch arch) throws CheckpointException {
         for (var thread : process.threads()) {
             if (!arch.hasRegisters(thread.core())) {
                 throw new CheckpointException(checkpoint.dir().display("core-" + thread.tid() + ".img"),
                         "thread " + thread.tid() + " has no " + arch.name() + " registers");
-            }
-        }
-        if (arch.elfClass().word() == 4) {
-            for (var vma : process.vmas()) {
-                if (Long.compareUnsigned(vma.end(), 1L << 32) > 0) {
-                    throw new CheckpointException(checkpoint.dir().display("mm-" + process.pid() + ".img"),
-                            String.format("VMA 0x%x-0x%x is beyond the 4 GiB of a 32-bit %s task", vma.start(),
-                                    vma.end(), arch.name()));
-                }
             }
         }
     }

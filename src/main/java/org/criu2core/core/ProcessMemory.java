@@ -7,6 +7,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.Map;
+import org.criu2core.arch.Arch;
+import org.criu2core.arch.Auxv;
 import org.criu2core.image.CheckpointException;
 import org.criu2core.model.Checkpoint;
 import org.criu2core.model.MappedFile;
@@ -29,17 +31,55 @@ public final class ProcessMemory implements AutoCloseable {
 
     private final Checkpoint checkpoint;
     private final Process process;
+    private final Arch arch;
+    private final long[] auxv;
     private final PageIndex pages;
     private final RootFs root;
     private final Map<Long, PageIndex> shmem = new HashMap<>();
     private final Map<Path, FileChannel> pagesFiles = new HashMap<>();
     private long lazyPages;
 
-    public ProcessMemory(Checkpoint checkpoint, Process process, long pageSize, RootFs root) throws IOException {
+    private ProcessMemory(Checkpoint checkpoint, Process process, Arch arch, long[] auxv, long pageSize, RootFs root)
+            throws IOException {
         this.checkpoint = checkpoint;
         this.process = process;
+        this.arch = arch;
+        this.auxv = auxv;
         this.pages = checkpoint.pages(process, pageSize);
         this.root = root;
+    }
+
+    /**
+     * The memory of a process that has some: its architecture from its core images, its auxiliary
+     * vector, and its pages in units of the page size AT_PAGESZ gives.
+     */
+    public static ProcessMemory open(Checkpoint checkpoint, Process process, RootFs root) throws IOException {
+        Arch arch = Arch.of(process, checkpoint.dir().display("core-" + process.pid() + ".img"));
+        if (arch.elfClass().word() == 4) {
+            for (var vma : process.vmas()) {
+                if (Long.compareUnsigned(vma.end(), 1L << 32) > 0) {
+                    throw new CheckpointException(checkpoint.dir().display("mm-" + process.pid() + ".img"),
+                            String.format("VMA 0x%x-0x%x is beyond the 4 GiB of a 32-bit %s task", vma.start(),
+                                    vma.end(), arch.name()));
+                }
+            }
+        }
+        long[] auxv = arch.auxv(process.mm().getMmSavedAuxvList());
+        long pageSize = Auxv.pageSize(auxv);
+        if (pageSize < 0) {
+            throw new CheckpointException(checkpoint.dir().display("mm-" + process.pid() + ".img"),
+                    "AT_PAGESZ in mm_saved_auxv is not a page size");
+        }
+        return new ProcessMemory(checkpoint, process, arch, auxv, pageSize, root);
+    }
+
+    public Arch arch() {
+        return arch;
+    }
+
+    /** The auxiliary vector in the task's words, AT_NULL included. */
+    public long[] auxv() {
+        return auxv.clone();
     }
 
     public Process process() {

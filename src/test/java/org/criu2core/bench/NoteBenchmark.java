@@ -5,7 +5,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.criu2core.arch.Arch;
-import org.criu2core.arch.Auxv;
 import org.criu2core.core.ProcessMemory;
 import org.criu2core.core.ProcessNotes;
 import org.criu2core.core.RootFs;
@@ -42,10 +41,10 @@ public class NoteBenchmark {
     public void setup() throws IOException {
         Checkpoint checkpoint = Checkpoint.load(Path.of("fixtures", "checkpoints", "threads", "images"));
         process = checkpoint.processes().get(0);
-        arch = Arch.of(process, "core");
-        auxv = arch.auxv(process.mm().getMmSavedAuxvList());
         root = new RootFs(Path.of("."));
-        memory = new ProcessMemory(checkpoint, process, Auxv.pageSize(auxv), root);
+        memory = ProcessMemory.open(checkpoint, process, root);
+        arch = memory.arch();
+        auxv = memory.auxv();
     }
 
     @Benchmark

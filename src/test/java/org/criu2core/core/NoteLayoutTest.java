@@ -12,7 +12,6 @@ import java.util.List;
 import org.criu2core.Fixtures;
 import org.criu2core.SyntheticCheckpoint;
 import org.criu2core.arch.Arch;
-import org.criu2core.arch.Auxv;
 import org.criu2core.elf.Elf;
 import org.criu2core.elf.Note;
 import org.criu2core.model.Checkpoint;
@@ -32,10 +31,8 @@ class NoteLayoutTest {
     private static final long ARGS = STACK + 0x1f00;
 
     private List<Note> notes(Checkpoint checkpoint, Process process) throws Exception {
-        Arch arch = Arch.of(process, "core");
-        long[] auxv = arch.auxv(process.mm().getMmSavedAuxvList());
-        try (var root = new RootFs(tmp); var memory = new ProcessMemory(checkpoint, process, Auxv.pageSize(auxv), root)) {
-            return ProcessNotes.build(process, arch, memory, auxv);
+        try (var root = new RootFs(tmp); var memory = ProcessMemory.open(checkpoint, process, root)) {
+            return ProcessNotes.build(process, memory.arch(), memory, memory.auxv());
         }
     }
 
