@@ -10,7 +10,7 @@ import org.criu2core.elf.Struct;
 
 /**
  * Writes a planned core in file order. Segment bytes go from the pages files and mapped files
- * straight to the core with {@link FileChannel#transferTo} (copy_file_range on Linux); holes
+ * straight to the core with {@link FileChannel#transferTo} (sendfile on Linux); holes
  * are skipped, leaving the file sparse, as the kernel's dump_skip does. After each part the
  * position is checked against the plan.
  */
