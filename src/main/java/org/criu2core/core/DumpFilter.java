@@ -1,7 +1,6 @@
 package org.criu2core.core;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.util.Arrays;
 import org.criu2core.model.MappedFile;
 import org.criu2core.model.Vma;
@@ -61,14 +60,6 @@ public record DumpFilter(long bits) {
     }
 
     private static boolean startsWithElfHeader(Vma vma, ProcessMemory memory) throws IOException {
-        var channel = memory.root().open(vma.file().path());
-        if (channel.isEmpty()) {
-            return false;
-        }
-        ByteBuffer magic = ByteBuffer.allocate(ELFMAG.length);
-        while (magic.hasRemaining() && channel.get().read(magic, magic.position()) > 0) {
-            // read until the four bytes are in or the file ends
-        }
-        return Arrays.equals(magic.array(), ELFMAG);
+        return Arrays.equals(memory.fileHead(vma.file(), ELFMAG.length), ELFMAG);
     }
 }

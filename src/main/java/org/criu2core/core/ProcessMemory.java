@@ -11,6 +11,7 @@ import org.criu2core.arch.Arch;
 import org.criu2core.arch.Auxv;
 import org.criu2core.image.CheckpointException;
 import org.criu2core.model.Checkpoint;
+import org.criu2core.model.GhostFile;
 import org.criu2core.model.MappedFile;
 import org.criu2core.model.PageIndex;
 import org.criu2core.model.Process;
@@ -36,7 +37,7 @@ public final class ProcessMemory implements AutoCloseable {
     private final PageIndex pages;
     private final RootFs root;
     private final Map<Long, PageIndex> shmem = new HashMap<>();
-    private final Map<Path, FileChannel> pagesFiles = new HashMap<>();
+    private final Map<Path, FileChannel> channels = new HashMap<>();
     private long lazyPages;
 
     private ProcessMemory(Checkpoint checkpoint, Process process, Arch arch, long[] auxv, long pageSize, RootFs root)
@@ -162,7 +163,7 @@ public final class ProcessMemory implements AutoCloseable {
             }
             long runTo = Long.compareUnsigned(index.end(i), to) < 0 ? index.end(i) : to;
             if (index.present(i)) {
-                present.accept(cursor, runTo - cursor, pagesFile(index.file(i)),
+                present.accept(cursor, runTo - cursor, channel(index.file(i)),
                         index.fileOffset(i) + (cursor - index.start(i)));
             } else {
                 lazyPages += (runTo - cursor) / index.pageSize();
@@ -175,21 +176,71 @@ public final class ProcessMemory implements AutoCloseable {
 
     /** Pages CRIU did not save of a file-backed VMA are the file's, up to its end. */
     private void fromMappedFile(Vma vma, long address, long length, PieceConsumer out) throws IOException {
-        MappedFile file = vma.file();
-        var channel = file == null || file.kind() != MappedFile.Kind.REGULAR
-                ? java.util.Optional.<FileChannel>empty() : root.open(file.path());
-        if (channel.isEmpty()) {
-            out.accept(address, length, null, 0);
+        long shift = address - (vma.pgoff() + (address - vma.start()));
+        forFile(vma.file(), vma.pgoff() + (address - vma.start()), length,
+                (offset, n, channel, at) -> out.accept(offset + shift, n, channel, at));
+    }
+
+    /**
+     * Visits [offset, offset + length) of a mapped file as runs of bytes in some file and holes:
+     * the file under --root; for a file deleted while mapped, its ghost image or the link CRIU
+     * made to it, never what now has its name.
+     */
+    private void forFile(MappedFile file, long offset, long length, PieceConsumer out) throws IOException {
+        if (file == null || file.kind() != MappedFile.Kind.REGULAR) {
+            out.accept(offset, length, null, 0);
             return;
         }
-        long offset = vma.pgoff() + (address - vma.start());
+        MappedFile.Deleted deleted = file.deleted();
+        if (deleted != null && deleted.ghost() != null) {
+            fromGhost(deleted.ghost(), offset, length, out);
+            return;
+        }
+        String name = deleted == null ? file.path() : deleted.linkedPath();
+        var channel = name == null ? java.util.Optional.<FileChannel>empty() : root.open(name);
+        if (channel.isEmpty()) {
+            out.accept(offset, length, null, 0);
+            return;
+        }
         long available = Math.max(0, Math.min(length, channel.get().size() - offset));
         if (available > 0) {
-            out.accept(address, available, channel.get(), offset);
+            out.accept(offset, available, channel.get(), offset);
         }
         if (available < length) {
-            out.accept(address + available, length - available, null, 0);
+            out.accept(offset + available, length - available, null, 0);
         }
+    }
+
+    private void fromGhost(GhostFile ghost, long offset, long length, PieceConsumer out) throws IOException {
+        FileChannel image = channel(ghost.image());
+        long cursor = offset;
+        long end = offset + length;
+        for (GhostFile.Chunk c : ghost.chunks()) {
+            long from = Math.max(cursor, c.fileOffset());
+            long to = Math.min(end, c.fileOffset() + c.length());
+            if (from >= to) {
+                continue;
+            }
+            if (from > cursor) {
+                out.accept(cursor, from - cursor, null, 0);
+            }
+            out.accept(from, to - from, image, c.imageOffset() + (from - c.fileOffset()));
+            cursor = to;
+        }
+        if (cursor < end) {
+            out.accept(cursor, end - cursor, null, 0);
+        }
+    }
+
+    /** The first {@code length} bytes of a mapped file; what is in none of its sources reads as zeros. */
+    byte[] fileHead(MappedFile file, int length) throws IOException {
+        byte[] head = new byte[length];
+        forFile(file, 0, length, (offset, n, channel, at) -> {
+            if (channel != null) {
+                channel.read(ByteBuffer.wrap(head, (int) offset, (int) n), at);
+            }
+        });
+        return head;
     }
 
     private PageIndex shmem(long shmid) throws IOException {
@@ -201,24 +252,25 @@ public final class ProcessMemory implements AutoCloseable {
         return index;
     }
 
-    private FileChannel pagesFile(Path path) throws IOException {
-        FileChannel channel = pagesFiles.get(path);
+    /** The pages file or ghost image at {@code path}, opened once. */
+    private FileChannel channel(Path path) throws IOException {
+        FileChannel channel = channels.get(path);
         if (channel == null) {
             try {
                 channel = FileChannel.open(path, StandardOpenOption.READ);
             } catch (IOException e) {
                 throw new CheckpointException(path.toString(), "cannot be read: " + e.getMessage());
             }
-            pagesFiles.put(path, channel);
+            channels.put(path, channel);
         }
         return channel;
     }
 
     @Override
     public void close() throws IOException {
-        for (FileChannel c : pagesFiles.values()) {
+        for (FileChannel c : channels.values()) {
             c.close();
         }
-        pagesFiles.clear();
+        channels.clear();
     }
 }

@@ -10,7 +10,11 @@ public enum ExtraPayload {
     /** pipe_data_entry: the pipe's unread bytes. */
     PIPE_DATA("bytes"),
     /** tcp_stream_entry: the receive queue, then the send queue. */
-    TCP_QUEUES("inq_len", "outq_len");
+    TCP_QUEUES("inq_len", "outq_len"),
+    /** ghost_chunk_entry: len bytes of the deleted file, at its offset off. */
+    GHOST_CHUNK("len"),
+    /** ghost_file_entry without chunks: the deleted file's bytes, to the end of the image. */
+    GHOST_CONTENT();
 
     private final String[] lengthFields;
 
@@ -18,20 +22,43 @@ public enum ExtraPayload {
         this.lengthFields = lengthFields;
     }
 
+    /** Whether this entry has the payload at all (a chunked ghost's head has none). */
+    public boolean present(Message message) {
+        if (this == GHOST_CONTENT) {
+            var chunks = message.getDescriptorForType().findFieldByName("chunks");
+            return !(Boolean) message.getField(chunks);
+        }
+        return true;
+    }
+
     /** Lengths of the parts of the payload, read from the entry's message. */
     public long[] partLengths(Message message) {
         long[] lengths = new long[lengthFields.length];
         for (int i = 0; i < lengthFields.length; i++) {
             var field = message.getDescriptorForType().findFieldByName(lengthFields[i]);
-            lengths[i] = Integer.toUnsignedLong((Integer) message.getField(field));
+            Object value = message.getField(field);
+            lengths[i] = value instanceof Integer n ? Integer.toUnsignedLong(n) : (Long) value;
         }
         return lengths;
     }
 
-    public long length(Message message) {
+    /**
+     * The payload's length, given what the image has left after the message; a length beyond
+     * {@code Long.MAX_VALUE} comes back negative, which no image can hold.
+     */
+    public long length(Message message, long remaining) {
+        if (!present(message)) {
+            return 0;
+        }
+        if (this == GHOST_CONTENT) {
+            return remaining;
+        }
         long total = 0;
         for (long part : partLengths(message)) {
             total += part;
+            if (part < 0 || total < 0) {
+                return -1;
+            }
         }
         return total;
     }

@@ -42,8 +42,9 @@ public final class ImageJson {
         ImageKind kind = ImageKind.of(image.magic()).orElseThrow();
         for (ImageEntry entry : image.entries()) {
             ObjectNode node = message(entry.message(), pretty, false);
-            if (kind.extra() != null) {
-                node.set("extra", extraToJson(kind.extra(), entry));
+            ExtraPayload extra = kind.extraAt(entries.size());
+            if (extra != null && extra.present(entry.message())) {
+                node.set("extra", extraToJson(extra, entry));
             }
             entries.add(node);
         }
@@ -70,7 +71,9 @@ public final class ImageJson {
                     throw new IllegalArgumentException("missing required fields "
                             + String.join(", ", builder.findInitializationErrors()));
                 }
-                byte[] extra = kind.extra() == null ? new byte[0] : extraFromJson(kind.extra(), message, entry.get("extra"));
+                ExtraPayload payload = kind.extraAt(out.size());
+                byte[] extra = payload == null || !payload.present(message) ? new byte[0]
+                        : extraFromJson(payload, message, entry.get("extra"));
                 out.add(new ImageEntry(message, extra, -1));
             } catch (IllegalArgumentException | ClassCastException | ArithmeticException e) {
                 throw new CheckpointException(name, where + ": " + e.getMessage());
@@ -390,9 +393,10 @@ public final class ImageJson {
             }
         }
         byte[] bytes = out.toByteArray();
-        if (bytes.length != kind.length(message)) {
+        long expected = kind.length(message, bytes.length);
+        if (bytes.length != expected) {
             throw new IllegalArgumentException("\"extra\" holds " + bytes.length + " bytes, the entry says "
-                    + kind.length(message));
+                    + Long.toUnsignedString(expected));
         }
         return bytes;
     }

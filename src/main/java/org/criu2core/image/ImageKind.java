@@ -14,6 +14,7 @@ import org.criu2core.image.proto.Fdinfo;
 import org.criu2core.image.proto.Fh;
 import org.criu2core.image.proto.Fifo;
 import org.criu2core.image.proto.Fs;
+import org.criu2core.image.proto.GhostFile;
 import org.criu2core.image.proto.Fsnotify;
 import org.criu2core.image.proto.Inventory;
 import org.criu2core.image.proto.IpcVar;
@@ -29,6 +30,7 @@ import org.criu2core.image.proto.Pipe;
 import org.criu2core.image.proto.PipeData;
 import org.criu2core.image.proto.Pstree;
 import org.criu2core.image.proto.Regfile;
+import org.criu2core.image.proto.RemapFilePath;
 import org.criu2core.image.proto.Rlimit;
 import org.criu2core.image.proto.Sa;
 import org.criu2core.image.proto.Seccomp;
@@ -51,12 +53,12 @@ import org.criu2core.image.proto.Vma;
  * first entry where it differs (the pagemap's head), and the payload that follows each entry.
  * The table is crit's handler table (lib/pycriu/images/images.py) for the schemas in proto/.
  */
-public record ImageKind(String magic, Message head, Message entry, ExtraPayload extra) {
+public record ImageKind(String magic, Message head, Message entry, ExtraPayload headExtra, ExtraPayload extra) {
 
     private static final Map<String, ImageKind> KINDS = new HashMap<>();
 
     private static void kind(String magic, Message entry) {
-        KINDS.put(magic, new ImageKind(magic, entry, entry, null));
+        KINDS.put(magic, new ImageKind(magic, entry, entry, null, null));
     }
 
     static {
@@ -107,13 +109,18 @@ public record ImageKind(String magic, Message head, Message entry, ExtraPayload 
         kind("FILES", Fdinfo.file_entry.getDefaultInstance());
         kind("MEMFD_INODE", Memfd.memfd_inode_entry.getDefaultInstance());
         kind("PIDFD", Pidfd.pidfd_entry.getDefaultInstance());
+        kind("REMAP_FPATH", RemapFilePath.remap_file_path_entry.getDefaultInstance());
         KINDS.put("PAGEMAP", new ImageKind("PAGEMAP", Pagemap.pagemap_head.getDefaultInstance(),
-                Pagemap.pagemap_entry.getDefaultInstance(), null));
+                Pagemap.pagemap_entry.getDefaultInstance(), null, null));
         var pipeData = PipeData.pipe_data_entry.getDefaultInstance();
-        KINDS.put("PIPES_DATA", new ImageKind("PIPES_DATA", pipeData, pipeData, ExtraPayload.PIPE_DATA));
-        KINDS.put("FIFO_DATA", new ImageKind("FIFO_DATA", pipeData, pipeData, ExtraPayload.PIPE_DATA));
+        KINDS.put("PIPES_DATA", new ImageKind("PIPES_DATA", pipeData, pipeData, ExtraPayload.PIPE_DATA,
+                ExtraPayload.PIPE_DATA));
+        KINDS.put("FIFO_DATA", new ImageKind("FIFO_DATA", pipeData, pipeData, ExtraPayload.PIPE_DATA,
+                ExtraPayload.PIPE_DATA));
         var tcp = TcpStream.tcp_stream_entry.getDefaultInstance();
-        KINDS.put("TCP_STREAM", new ImageKind("TCP_STREAM", tcp, tcp, ExtraPayload.TCP_QUEUES));
+        KINDS.put("TCP_STREAM", new ImageKind("TCP_STREAM", tcp, tcp, ExtraPayload.TCP_QUEUES, ExtraPayload.TCP_QUEUES));
+        KINDS.put("GHOST_FILE", new ImageKind("GHOST_FILE", GhostFile.ghost_file_entry.getDefaultInstance(),
+                GhostFile.ghost_chunk_entry.getDefaultInstance(), ExtraPayload.GHOST_CONTENT, ExtraPayload.GHOST_CHUNK));
     }
 
     /** The kind of images with this magic, if this tool has its schema. */
@@ -124,5 +131,10 @@ public record ImageKind(String magic, Message head, Message entry, ExtraPayload 
     /** The message of entry number {@code index}. */
     public Message entryAt(int index) {
         return index == 0 ? head : entry;
+    }
+
+    /** The payload after entry number {@code index}, or null. */
+    public ExtraPayload extraAt(int index) {
+        return index == 0 ? headExtra : extra;
     }
 }

@@ -53,7 +53,7 @@ public final class ImageReader {
                 magic + " image: criu2core has no schema for this kind of image"));
         List<ImageEntry> entries = new ArrayList<>();
         while (in.hasRemaining()) {
-            entries.add(readEntry(in, name, kind.entryAt(entries.size()), kind.extra(), entries.size()));
+            entries.add(readEntry(in, name, kind.entryAt(entries.size()), kind.extraAt(entries.size()), entries.size()));
         }
         return new Image(magic, entries);
     }
@@ -100,10 +100,10 @@ public final class ImageReader {
         in.position(in.position() + (int) size);
         byte[] payload = new byte[0];
         if (extra != null) {
-            long length = extra.length(message);
-            if (length > in.remaining()) {
+            long length = extra.length(message, in.remaining());
+            if (length < 0 || length > in.remaining()) {
                 throw new ImageFormatException(name, in.position(), "entry " + index + ": payload of "
-                        + length + " bytes is larger than the " + in.remaining() + " bytes left");
+                        + Long.toUnsignedString(length) + " bytes is larger than the " + in.remaining() + " bytes left");
             }
             payload = new byte[(int) length];
             in.get(payload);

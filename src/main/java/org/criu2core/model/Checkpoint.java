@@ -19,6 +19,8 @@ import org.criu2core.image.proto.Memfd.memfd_inode_entry;
 import org.criu2core.image.proto.Mm.mm_entry;
 import org.criu2core.image.proto.Pstree.pstree_entry;
 import org.criu2core.image.proto.Regfile.reg_file_entry;
+import org.criu2core.image.proto.RemapFilePath.remap_file_path_entry;
+import org.criu2core.image.proto.RemapFilePath.remap_type;
 import org.criu2core.image.proto.Vma.vma_entry;
 
 /**
@@ -228,7 +230,36 @@ public final class Checkpoint {
                 files.putIfAbsent(reg.getId(), regular(reg));
             }
         }
+        if (dir.has("remap-fpath.img")) {
+            for (ImageEntry e : dir.read("remap-fpath.img", "REMAP_FPATH").entries()) {
+                var remap = (remap_file_path_entry) e.message();
+                MappedFile file = files.get(remap.getOrigId());
+                if (file != null) {
+                    files.put(file.id(), file.deleted(deleted(dir, remap, files)));
+                }
+            }
+        }
         return files;
+    }
+
+    /** Bit 31 of remap_id said "ghost" before remap_type existed (criu/files-reg.c). */
+    private static final int REMAP_GHOST = 1 << 31;
+
+    private static MappedFile.Deleted deleted(CheckpointDir dir, remap_file_path_entry remap,
+                                              Map<Integer, MappedFile> files) throws IOException {
+        int id = remap.getRemapId();
+        remap_type type = remap.hasRemapType() ? remap.getRemapType()
+                : (id & REMAP_GHOST) != 0 ? remap_type.GHOST : remap_type.LINKED;
+        id &= ~REMAP_GHOST;
+        if (type == remap_type.GHOST) {
+            String name = "ghost-file-" + Integer.toHexString(id) + ".img";
+            if (dir.has(name)) {
+                return new MappedFile.Deleted(GhostFile.read(dir.file(name), dir.display(name)), null);
+            }
+        } else if (type == remap_type.LINKED && files.containsKey(id)) {
+            return new MappedFile.Deleted(null, files.get(id).path());
+        }
+        return new MappedFile.Deleted(null, null);
     }
 
     private static MappedFile regular(reg_file_entry reg) {
