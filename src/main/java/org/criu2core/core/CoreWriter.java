@@ -11,8 +11,8 @@ import org.criu2core.elf.Struct;
 /**
  * Writes a planned core in file order. Segment bytes go from the pages files and mapped files
  * straight to the core with {@link FileChannel#transferTo} (sendfile on Linux); holes
- * are skipped, leaving the file sparse, as the kernel's dump_skip does. After each part the
- * position is checked against the plan.
+ * are skipped, leaving the file sparse, as the kernel's dump_skip does. After each part what was
+ * written is checked against the plan.
  */
 public final class CoreWriter {
     private CoreWriter() {
@@ -35,21 +35,29 @@ public final class CoreWriter {
         writeFully(out, notes);
         expect(out, layout.notesOffset() + layout.notesSize(), "notes");
         progress.advance(layout.dataOffset());
+        // where the channel is: FileChannel.position() would ask the kernel each time
+        long[] position = {out.position()};
         for (CoreLayout.Segment segment : layout.segments()) {
             long start = segment.vma().start();
-            out.position(segment.offset());
+            long[] covered = {0};
             if (segment.fileSize() > 0) {
                 memory.forEach(segment.vma(), start, start + segment.fileSize(), (address, length, file, offset) -> {
-                    long at = segment.offset() + (address - start);
                     if (file != null) {
-                        copy(file, offset, length, out, at);
+                        long at = segment.offset() + (address - start);
+                        if (position[0] != at) { // a hole before this run
+                            out.position(at);
+                        }
+                        copy(file, offset, length, out);
+                        position[0] = at + length;
                     }
-                    out.position(at + length);
+                    covered[0] += length;
                     progress.advance(length);
                 });
             }
-            expect(out, segment.offset() + segment.fileSize(),
-                    String.format("segment 0x%x-0x%x", start, segment.vma().end()));
+            if (covered[0] != segment.fileSize() || position[0] > segment.offset() + segment.fileSize()) {
+                throw new IllegalStateException(String.format("segment 0x%x-0x%x: %d bytes written of %d planned",
+                        start, segment.vma().end(), covered[0], segment.fileSize()));
+            }
         }
         if (layout.extendedNumbering()) {
             out.position(layout.sectionHeaderOffset());
@@ -126,8 +134,8 @@ public final class CoreWriter {
                 .toBytes();
     }
 
-    private static void copy(FileChannel from, long offset, long length, FileChannel to, long at) throws IOException {
-        to.position(at);
+    /** Copies at {@code to}'s position, which transferTo advances. */
+    private static void copy(FileChannel from, long offset, long length, FileChannel to) throws IOException {
         long done = 0;
         while (done < length) {
             long n = from.transferTo(offset + done, length - done, to);
