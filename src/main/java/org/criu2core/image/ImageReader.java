@@ -5,8 +5,9 @@ import com.google.protobuf.Message;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -34,80 +35,162 @@ public final class ImageReader {
 
     /** Reads {@code file}, naming it {@code name} in errors. */
     public static Image read(Path file, String name) throws IOException {
-        long size = Files.size(file);
-        if (size > MAX_IMAGE_SIZE) {
-            throw new ImageFormatException(name, 0, "image of " + size + " bytes is larger than any CRIU writes");
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = channel.size();
+            if (size > MAX_IMAGE_SIZE) {
+                throw new ImageFormatException(name, 0, "image of " + size + " bytes is larger than any CRIU writes");
+            }
+            checkHeap(size, name);
+            return read(new FileSource(channel), name, true);
         }
-        long heap = Runtime.getRuntime().maxMemory();
-        if (size > heap / PARSED_SIZE_FACTOR) {
-            throw new CheckpointException(name, "an image of " + size + " bytes needs more memory than the "
-                    + (heap >> 20) + " MiB of heap this JVM was given: run it with more (JAVA_OPTS=-Xmx1g)");
+    }
+
+    /**
+     * Reads the entries of {@code file} but not their payloads: each entry says where its payload
+     * is ({@link ImageEntry#extraOffset()}) and how long. For ghost files, whose payload is a
+     * deleted file of any size.
+     */
+    public static Image readFraming(Path file, String name) throws IOException {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            return read(new FileSource(channel), name, false);
         }
-        return parse(Files.readAllBytes(file), name);
     }
 
     public static Image parse(byte[] bytes, String name) throws ImageFormatException {
-        ByteBuffer in = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-        String magic = readMagic(in, name);
+        try {
+            return read(new ArraySource(bytes), name, true);
+        } catch (ImageFormatException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new IllegalStateException("an array does not fail", e);
+        }
+    }
+
+    /** The bytes an image is read from. */
+    private interface Source {
+        long size() throws IOException;
+
+        /** Fills {@code into} from {@code at}; the caller has checked the bytes are there. */
+        void read(long at, byte[] into) throws IOException;
+    }
+
+    private record ArraySource(byte[] bytes) implements Source {
+        @Override
+        public long size() {
+            return bytes.length;
+        }
+
+        @Override
+        public void read(long at, byte[] into) {
+            System.arraycopy(bytes, (int) at, into, 0, into.length);
+        }
+    }
+
+    private record FileSource(FileChannel channel) implements Source {
+        @Override
+        public long size() throws IOException {
+            return channel.size();
+        }
+
+        @Override
+        public void read(long at, byte[] into) throws IOException {
+            ByteBuffer b = ByteBuffer.wrap(into);
+            while (b.hasRemaining()) {
+                if (channel.read(b, at + b.position()) < 0) {
+                    throw new IOException("file ended while it was read");
+                }
+            }
+        }
+    }
+
+    private static void checkHeap(long bytes, String name) throws CheckpointException {
+        long heap = Runtime.getRuntime().maxMemory();
+        if (bytes > heap / PARSED_SIZE_FACTOR) {
+            throw new CheckpointException(name, "an image of " + bytes + " bytes needs more memory than the "
+                    + (heap >> 20) + " MiB of heap this JVM was given: run it with more (JAVA_OPTS=-Xmx1g)");
+        }
+    }
+
+    private static Image read(Source in, String name, boolean payloads) throws IOException {
+        long size = in.size();
+        long[] at = {0};
+        String magic = readMagic(in, size, at, name);
         ImageKind kind = ImageKind.of(magic).orElseThrow(() -> new ImageFormatException(name, 0,
                 magic + " image: criu2core has no schema for this kind of image"));
         List<ImageEntry> entries = new ArrayList<>();
-        while (in.hasRemaining()) {
-            entries.add(readEntry(in, name, kind.entryAt(entries.size()), kind.extraAt(entries.size()), entries.size()));
+        while (at[0] < size) {
+            int index = entries.size();
+            entries.add(readEntry(in, size, at, name, kind.entryAt(index), kind.extraAt(index), index, payloads));
         }
         return new Image(magic, entries);
     }
 
-    private static String readMagic(ByteBuffer in, String name) throws ImageFormatException {
-        if (in.remaining() < 4) {
-            throw new ImageFormatException(name, 0, "file of " + in.remaining() + " bytes has no magic word");
-        }
-        // v1 images and the inventory have only their own magic, like crit, accept either form
-        int first = in.getInt();
-        int magic = first;
-        if (first == Magic.IMG_COMMON || first == Magic.IMG_SERVICE) {
-            if (in.remaining() < 4) {
-                throw new ImageFormatException(name, 4, "truncated after the first magic word");
-            }
-            magic = in.getInt();
-        }
-        int at = in.position() - 4;
-        int found = magic;
-        String magicName = Magic.name(magic).orElseThrow(() -> new ImageFormatException(name, at,
-                String.format("unknown magic 0x%08x: not a CRIU image (raw pages images have no magic)", found)));
-        return magicName;
+    private static int word(Source in, long at) throws IOException {
+        byte[] b = new byte[4];
+        in.read(at, b);
+        return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getInt();
     }
 
-    private static ImageEntry readEntry(ByteBuffer in, String name, Message type, ExtraPayload extra, int index)
-            throws ImageFormatException {
-        long offset = in.position();
-        if (in.remaining() < 4) {
+    private static String readMagic(Source in, long size, long[] at, String name) throws IOException {
+        if (size < 4) {
+            throw new ImageFormatException(name, 0, "file of " + size + " bytes has no magic word");
+        }
+        // v1 images and the inventory have only their own magic, like crit, accept either form
+        int first = word(in, 0);
+        int magic = first;
+        at[0] = 4;
+        if (first == Magic.IMG_COMMON || first == Magic.IMG_SERVICE) {
+            if (size < 8) {
+                throw new ImageFormatException(name, 4, "truncated after the first magic word");
+            }
+            magic = word(in, 4);
+            at[0] = 8;
+        }
+        long magicAt = at[0] - 4;
+        int found = magic;
+        return Magic.name(magic).orElseThrow(() -> new ImageFormatException(name, magicAt,
+                String.format("unknown magic 0x%08x: not a CRIU image (raw pages images have no magic)", found)));
+    }
+
+    private static ImageEntry readEntry(Source in, long size, long[] at, String name, Message type,
+                                        ExtraPayload extra, int index, boolean payloads) throws IOException {
+        long offset = at[0];
+        long left = size - offset;
+        if (left < 4) {
             throw new ImageFormatException(name, offset, "entry " + index + ": truncated size word ("
-                    + in.remaining() + " of 4 bytes)");
+                    + left + " of 4 bytes)");
         }
-        long size = Integer.toUnsignedLong(in.getInt());
-        if (size > in.remaining()) {
-            throw new ImageFormatException(name, offset, "entry " + index + ": size " + size
-                    + " is larger than the " + in.remaining() + " bytes left");
+        long length = Integer.toUnsignedLong(word(in, offset));
+        left -= 4;
+        if (length > left) {
+            throw new ImageFormatException(name, offset, "entry " + index + ": size " + length
+                    + " is larger than the " + left + " bytes left");
         }
+        if (!payloads) {
+            checkHeap(length, name);
+        }
+        byte[] bytes = new byte[(int) length];
+        in.read(offset + 4, bytes);
         Message message;
         try {
-            message = type.getParserForType().parseFrom(in.array(), in.position(), (int) size);
+            message = type.getParserForType().parseFrom(bytes);
         } catch (InvalidProtocolBufferException e) {
             throw new ImageFormatException(name, offset + 4, "entry " + index + " is not a valid "
                     + type.getDescriptorForType().getName() + ": " + e.getMessage(), e);
         }
-        in.position(in.position() + (int) size);
-        byte[] payload = new byte[0];
+        long extraAt = offset + 4 + length;
+        left -= length;
+        long extraLength = 0;
         if (extra != null) {
-            long length = extra.length(message, in.remaining());
-            if (length < 0 || length > in.remaining()) {
-                throw new ImageFormatException(name, in.position(), "entry " + index + ": payload of "
-                        + Long.toUnsignedString(length) + " bytes is larger than the " + in.remaining() + " bytes left");
+            extraLength = extra.length(message, left);
+            if (extraLength < 0 || extraLength > left) {
+                throw new ImageFormatException(name, extraAt, "entry " + index + ": payload of "
+                        + Long.toUnsignedString(extraLength) + " bytes is larger than the " + left + " bytes left");
             }
-            payload = new byte[(int) length];
-            in.get(payload);
         }
-        return new ImageEntry(message, payload, offset);
+        byte[] payload = new byte[payloads ? (int) extraLength : 0];
+        in.read(extraAt, payload);
+        at[0] = extraAt + extraLength;
+        return new ImageEntry(message, payload, offset, extra == null ? -1 : extraAt, extraLength);
     }
 }
