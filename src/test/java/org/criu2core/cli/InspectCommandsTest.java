@@ -196,4 +196,24 @@ class InspectCommandsTest {
         }
         assertTrue(KernelCores.cli("--version").out().startsWith("criu2core "));
     }
+
+    /** Main registers only the subcommand named; everything else must still see all of them. */
+    @Test
+    void helpAndMistakesStillKnowEverySubcommand() {
+        List<String> all = List.of("convert", "info", "grep", "diff", "decode", "encode", "generate-completion", "help");
+        Run top = KernelCores.cli("--help");
+        assertEquals(0, top.status());
+        for (String command : all) {
+            assertTrue(top.out().contains("  " + command + " "), command + " in --help:\n" + top.out());
+        }
+        Run help = KernelCores.cli("help", "convert");
+        assertEquals(0, help.status());
+        assertTrue(help.out().contains("--images-dir"), help.out());
+        Run unknown = KernelCores.cli("conver", "-D", "x");
+        assertEquals(2, unknown.status());
+        assertTrue(unknown.err().contains("Did you mean: criu2core convert"), unknown.err());
+        Run none = KernelCores.cli();
+        assertEquals(2, none.status());
+        assertTrue(none.err().contains("Missing required subcommand"), none.err());
+    }
 }
