@@ -2,10 +2,17 @@ package org.criu2core.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.criu2core.core.CheckpointInfo;
 import org.criu2core.core.Converter;
 import org.criu2core.core.DumpFilter;
@@ -29,25 +36,41 @@ public final class Criu2Core {
     private Criu2Core() {
     }
 
-    /** How to convert; {@link #DEFAULTS} is what `criu2core convert` does without options. */
-    public record Options(Path root, long filter, List<Integer> pids, Progress progress) {
+    /**
+     * How to convert; {@link #DEFAULTS} is what `criu2core convert` does without options.
+     * {@code jobs} cores are written at once, each by its own thread.
+     */
+    public record Options(Path root, long filter, List<Integer> pids, Progress progress, int jobs) {
+        /** Cores written at once by default: one per CPU, at most four, as they share one disk. */
+        public static final int DEFAULT_JOBS = Math.min(4, Runtime.getRuntime().availableProcessors());
         public static final Options DEFAULTS = new Options(Path.of("/"), DumpFilter.DEFAULT.bits(), List.of(),
-                Progress.NONE);
+                Progress.NONE, DEFAULT_JOBS);
+
+        public Options {
+            if (jobs < 1) {
+                throw new IllegalArgumentException("jobs must be at least 1, not " + jobs);
+            }
+        }
 
         public Options withRoot(Path newRoot) {
-            return new Options(newRoot, filter, pids, progress);
+            return new Options(newRoot, filter, pids, progress, jobs);
         }
 
         public Options withFilter(long bits) {
-            return new Options(root, bits, pids, progress);
+            return new Options(root, bits, pids, progress, jobs);
         }
 
         public Options withPids(List<Integer> only) {
-            return new Options(root, filter, List.copyOf(only), progress);
+            return new Options(root, filter, List.copyOf(only), progress, jobs);
         }
 
+        /** Told of every core's bytes; with more than one job, from several threads at once. */
         public Options withProgress(Progress p) {
-            return new Options(root, filter, pids, p);
+            return new Options(root, filter, pids, p, jobs);
+        }
+
+        public Options withJobs(int n) {
+            return new Options(root, filter, pids, progress, n);
         }
     }
 
@@ -72,7 +95,7 @@ public final class Criu2Core {
         }
     }
 
-    /** Called as each process is done, in tree order. */
+    /** Called as each process is done, in tree order, on the thread that called convert. */
     @FunctionalInterface
     public interface Listener {
         void done(Outcome outcome);
@@ -80,11 +103,13 @@ public final class Criu2Core {
 
     /**
      * Writes core.PID for each process of {@code checkpoint} (or those in {@link Options#pids})
-     * into {@code outDir}. A process whose images are broken is reported as {@link Failed} and
-     * the others are still converted; a checkpoint that cannot be read at all throws.
+     * into {@code outDir}, {@link Options#jobs} at a time. A process whose images are broken is
+     * reported as {@link Failed} and the others are still converted; a checkpoint that cannot be
+     * read at all throws.
      */
     public static Report convert(Path checkpoint, Path outDir, Options options, Listener listener) throws IOException {
-        try (var source = CheckpointArchive.open(checkpoint); var root = new RootFs(options.root())) {
+        try (var source = CheckpointArchive.open(checkpoint); var root = new RootFs(options.root());
+             var progress = options.progress()) {
             Checkpoint cp = Checkpoint.load(source.images());
             List<Checkpoint.TreeEntry> selected = new ArrayList<>();
             for (int pid : options.pids()) {
@@ -96,23 +121,87 @@ public final class Criu2Core {
             }
             Files.createDirectories(outDir);
             var converter = new Converter(cp, root, new DumpFilter(options.filter()));
-            List<Outcome> outcomes = new ArrayList<>();
+            List<Callable<Outcome>> tasks = new ArrayList<>();
             for (var entry : selected) {
-                Outcome outcome;
-                try {
-                    Process process = cp.process(entry);
-                    outcome = process.hasMemory()
-                            ? new Written(process.pid(), converter.convert(process, outDir, options.progress()))
-                            : new Skipped(process.pid(), process.comm(), process.state());
-                } catch (IOException e) {
-                    outcome = new Failed(entry.pid(), e);
-                } finally {
-                    options.progress().close();
+                tasks.add(() -> convert(cp, entry, converter, outDir, progress));
+            }
+            List<Outcome> outcomes = new ArrayList<>();
+            int jobs = Math.min(options.jobs(), tasks.size());
+            if (jobs <= 1) {
+                for (var task : tasks) {
+                    outcomes.add(call(task));
+                    listener.done(outcomes.get(outcomes.size() - 1));
                 }
-                outcomes.add(outcome);
-                listener.done(outcome);
+            } else {
+                ExecutorService pool = Executors.newFixedThreadPool(jobs);
+                try {
+                    List<Future<Outcome>> running = new ArrayList<>();
+                    for (var task : tasks) {
+                        running.add(pool.submit(task));
+                    }
+                    for (var future : running) {
+                        outcomes.add(await(future));
+                        listener.done(outcomes.get(outcomes.size() - 1));
+                    }
+                } finally {
+                    // an Error or an interrupt leaves the others unwaited for: stop them, so that
+                    // no core is written after convert has returned
+                    pool.shutdownNow();
+                    awaitTermination(pool);
+                }
             }
             return new Report(outcomes, List.copyOf(root.missing()));
+        }
+    }
+
+    private static Outcome convert(Checkpoint cp, Checkpoint.TreeEntry entry, Converter converter, Path outDir,
+                                   Progress progress) {
+        try {
+            Process process = cp.process(entry);
+            return process.hasMemory()
+                    ? new Written(process.pid(), converter.convert(process, outDir, progress))
+                    : new Skipped(process.pid(), process.comm(), process.state());
+        } catch (IOException e) {
+            return new Failed(entry.pid(), e);
+        }
+    }
+
+    private static Outcome call(Callable<Outcome> task) {
+        try {
+            return task.call();
+        } catch (Exception e) {
+            throw new IllegalStateException("conversions report their IOExceptions as outcomes", e);
+        }
+    }
+
+    private static Outcome await(Future<Outcome> future) throws InterruptedIOException {
+        try {
+            return future.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while cores were written");
+        } catch (ExecutionException e) {
+            // IOExceptions are outcomes; what is left is an Error or a bug, which the caller sees as is
+            if (e.getCause() instanceof Error error) {
+                throw error;
+            }
+            if (e.getCause() instanceof RuntimeException bug) {
+                throw bug;
+            }
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    private static void awaitTermination(ExecutorService pool) throws InterruptedIOException {
+        try {
+            // interrupted, a conversion stops at its next page run: its channel is closed
+            boolean stopped;
+            do {
+                stopped = pool.awaitTermination(1, TimeUnit.MINUTES);
+            } while (!stopped);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while cores were written");
         }
     }
 

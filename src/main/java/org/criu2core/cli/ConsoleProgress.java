@@ -8,16 +8,21 @@ import me.tongfei.progressbar.ProgressBarStyle;
 import org.criu2core.core.Progress;
 
 /**
- * A progress bar on stderr while a core is written, when stderr is a terminal; elsewhere (a
- * pipe, a CI log) nothing: the line each finished core gets says it all.
+ * One progress bar on stderr for all the cores of a conversion, when stderr is a terminal;
+ * elsewhere (a pipe, a CI log) nothing: the line each finished core gets says it all. Cores are
+ * written by several threads at once, so every call is synchronized; they come once per page
+ * run, which is rare enough for a lock not to be measurable.
  */
 final class ConsoleProgress implements Progress {
     private static final long MIB = 1 << 20;
-    /** Cores smaller than this are written before a bar could be read. */
+    /** Conversions smaller than this are done before a bar could be read. */
     private static final long SHOWN_FROM = 64 * MIB;
 
     private final PrintStream err;
     private ProgressBar bar;
+    private long planned;
+    private long done;
+    private int cores;
 
     private ConsoleProgress(PrintStream err) {
         this.err = err;
@@ -28,24 +33,32 @@ final class ConsoleProgress implements Progress {
     }
 
     @Override
-    public void start(String core, long totalBytes) {
-        close();
-        if (totalBytes >= SHOWN_FROM) {
-            bar = new ProgressBarBuilder().setTaskName(core).setInitialMax(totalBytes)
+    public synchronized void start(String core, long totalBytes) {
+        planned += totalBytes;
+        cores++;
+        if (bar == null && planned >= SHOWN_FROM) {
+            bar = new ProgressBarBuilder().setTaskName("writing").setInitialMax(planned)
                     .setStyle(ProgressBarStyle.ASCII).setUnit(" MiB", MIB).showSpeed()
                     .setConsumer(new ConsoleProgressBarConsumer(err)).setUpdateIntervalMillis(200).build();
+            bar.stepTo(done);
+        } else if (bar != null) {
+            bar.maxHint(planned);
+        }
+        if (bar != null) {
+            bar.setExtraMessage(cores == 1 ? core : cores + " cores");
         }
     }
 
     @Override
-    public void advance(long bytes) {
+    public synchronized void advance(long bytes) {
+        done += bytes;
         if (bar != null) {
             bar.stepBy(bytes);
         }
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         if (bar != null) {
             bar.close();
             bar = null;

@@ -9,6 +9,7 @@ import org.criu2core.api.Criu2Core;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
@@ -43,6 +44,10 @@ final class ConvertCommand implements Callable<Integer> {
             description = "coredump_filter bits deciding which memory goes in (default: ${DEFAULT-VALUE}, the kernel's)")
     long filter;
 
+    @Option(names = {"-j", "--jobs"}, paramLabel = "N",
+            description = "write up to N cores at once (default: ${DEFAULT-VALUE}, one per CPU up to 4)")
+    int jobs = Criu2Core.Options.DEFAULT_JOBS;
+
     @Option(names = {"-q", "--quiet"}, description = "print nothing but errors")
     boolean quiet;
 
@@ -52,7 +57,10 @@ final class ConvertCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
-        var options = new Criu2Core.Options(rootOption.root, filter, pids, ConsoleProgress.forTerminal(quiet));
+        if (jobs < 1) {
+            throw new ParameterException(spec.commandLine(), "--jobs must be at least 1, not " + jobs);
+        }
+        var options = new Criu2Core.Options(rootOption.root, filter, pids, ConsoleProgress.forTerminal(quiet), jobs);
         var report = Criu2Core.convert(images, out, options, outcome -> {
             if (outcome instanceof Criu2Core.Written w) {
                 var r = w.result();

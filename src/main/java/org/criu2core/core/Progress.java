@@ -1,6 +1,9 @@
 package org.criu2core.core;
 
-/** Told how far the writing of a core has come, in bytes of the planned file. */
+/**
+ * Told how far the writing of cores has come, in bytes of their planned files. When several
+ * cores are written at once, their threads call one Progress concurrently.
+ */
 public interface Progress extends AutoCloseable {
     Progress NONE = new Progress() {
         @Override
