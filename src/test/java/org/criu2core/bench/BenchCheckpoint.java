@@ -29,18 +29,21 @@ import org.criu2core.image.proto.Vma.vma_entry;
 
 /**
  * Writes a large synthetic x86_64 checkpoint for benchmarks: a pre-dump and a dump on top of it
- * (parent link), random page contents, many VMAs, holes. Pages stream to disk: nothing the size
- * of the checkpoint is held in memory.
+ * (parent link), random page contents, many VMAs, holes, one or more processes. Pages stream to
+ * disk: nothing the size of the checkpoint is held in memory.
  *
  * <p>Pages of each VMA, by index j: every 16th is a hole (never saved), every fourth run of 64
- * pages is in the parent, the rest are in the dump's pages file.
+ * pages is in the parent, the rest are in the dump's pages file. With several processes, each
+ * has an equal share of the size and the VMAs, and pages files of its own.
  *
- * <pre>usage: BenchCheckpoint DIR SIZE_MIB VMAS [THREADS]</pre>
+ * <pre>usage: BenchCheckpoint DIR SIZE_MIB VMAS [PROCESSES [THREADS]]</pre>
  * writes DIR/pre and DIR/images; prints the pages files' total size.
  */
 public final class BenchCheckpoint {
     static final int PAGE = 4096;
     static final int PID = 1000;
+    /** Process p has pid PID + p * PID_STEP, its threads the pids after it. */
+    static final int PID_STEP = 100;
     private static final long BASE = 0x7f00_0000_0000L;
 
     enum Kind { HOLE, PARENT, PRESENT }
@@ -54,34 +57,65 @@ public final class BenchCheckpoint {
 
     public static void main(String[] args) throws IOException {
         if (args.length < 3) {
-            System.err.println("usage: BenchCheckpoint DIR SIZE_MIB VMAS [THREADS]");
+            System.err.println("usage: BenchCheckpoint DIR SIZE_MIB VMAS [PROCESSES [THREADS]]");
             System.exit(2);
         }
         Path dir = Path.of(args[0]);
         long sizeMiB = Long.parseLong(args[1]);
         int vmas = Integer.parseInt(args[2]);
-        int threads = args.length > 3 ? Integer.parseInt(args[3]) : 4;
-        long bytes = write(dir, sizeMiB, vmas, threads);
-        System.out.println(bytes);
+        int processes = args.length > 3 ? Integer.parseInt(args[3]) : 1;
+        int threads = args.length > 4 ? Integer.parseInt(args[4]) : 4;
+        if (processes < 1 || processes >= PID_STEP || threads < 1 || threads >= PID_STEP || vmas < processes) {
+            System.err.println("BenchCheckpoint: 1 <= PROCESSES <= VMAS, PROCESSES and THREADS below " + PID_STEP);
+            System.exit(2);
+        }
+        System.out.println(write(dir, sizeMiB, vmas, processes, threads));
     }
 
-    /** Writes the checkpoint; returns the bytes of saved pages (both pages files). */
-    static long write(Path dir, long sizeMiB, int vmaCount, int threads) throws IOException {
+    /** Writes the checkpoint; returns the bytes of saved pages (all pages files). */
+    static long write(Path dir, long sizeMiB, int vmaCount, int processes, int threads) throws IOException {
         Path pre = dir.resolve("pre");
         Path images = dir.resolve("images");
         Files.createDirectories(pre);
         Files.createDirectories(images);
+        image(pre, "inventory.img", "INVENTORY", List.of(inventory()));
+        image(images, "inventory.img", "INVENTORY", List.of(inventory()));
+        List<pstree_entry> tree = new ArrayList<>();
+        long written = 0;
+        for (int p = 0; p < processes; p++) {
+            int pid = PID + p * PID_STEP;
+            List<Integer> tids = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                tids.add(pid + t);
+            }
+            tree.add(pstree_entry.newBuilder().setPid(pid).setPpid(p == 0 ? 0 : PID).setPgid(PID).setSid(PID)
+                    .addAllThreads(tids).build());
+            for (int tid : tids) {
+                image(images, "core-" + tid + ".img", "CORE", List.of(core(tid, tid == pid)));
+            }
+            written += writeMemory(pre, images, pid, p + 1, sizeMiB / processes, vmaCount / processes);
+        }
+        image(images, "pstree.img", "PSTREE", tree);
+        Files.deleteIfExists(images.resolve("parent"));
+        Files.createSymbolicLink(images.resolve("parent"), Path.of("..", "pre"));
+        return written;
+    }
+
+    /** The VMAs, pagemaps and pages of one process; returns the bytes of its saved pages. */
+    private static long writeMemory(Path pre, Path images, int pid, int pagesId, long sizeMiB, int vmaCount)
+            throws IOException {
         // pages per VMA such that the saved pages (15 of 16) add up to the size asked for
         long savedPages = sizeMiB * (1 << 20) / PAGE;
         long pagesPerVma = Math.max(1, savedPages * 16 / 15 / vmaCount);
         List<vma_entry> vmas = new ArrayList<>();
-        List<Message> dumpMap = new ArrayList<>(List.of(pagemap_head.newBuilder().setPagesId(1).build()));
-        List<Message> preMap = new ArrayList<>(List.of(pagemap_head.newBuilder().setPagesId(1).build()));
-        var random = new SplittableRandom(42);
+        List<Message> dumpMap = new ArrayList<>(List.of(pagemap_head.newBuilder().setPagesId(pagesId).build()));
+        List<Message> preMap = new ArrayList<>(List.of(pagemap_head.newBuilder().setPagesId(pagesId).build()));
+        var random = new SplittableRandom(42 + pid);
         byte[] page = new byte[PAGE];
         long written = 0;
-        try (OutputStream dumpPages = new BufferedOutputStream(Files.newOutputStream(images.resolve("pages-1.img")), 1 << 20);
-             OutputStream prePages = new BufferedOutputStream(Files.newOutputStream(pre.resolve("pages-1.img")), 1 << 20)) {
+        String pagesName = "pages-" + pagesId + ".img";
+        try (OutputStream dumpPages = new BufferedOutputStream(Files.newOutputStream(images.resolve(pagesName)), 1 << 20);
+             OutputStream prePages = new BufferedOutputStream(Files.newOutputStream(pre.resolve(pagesName)), 1 << 20)) {
             for (int v = 0; v < vmaCount; v++) {
                 long start = BASE + v * (pagesPerVma + 1) * PAGE; // a one-page gap keeps VMAs apart
                 vmas.add(vma_entry.newBuilder().setStart(start).setEnd(start + pagesPerVma * PAGE).setPgoff(0)
@@ -114,25 +148,12 @@ public final class BenchCheckpoint {
                 }
             }
         }
-        image(pre, "inventory.img", "INVENTORY", List.of(inventory()));
-        image(pre, "pagemap-" + PID + ".img", "PAGEMAP", preMap);
-        image(images, "inventory.img", "INVENTORY", List.of(inventory()));
-        List<Integer> tids = new ArrayList<>();
-        for (int t = 0; t < threads; t++) {
-            tids.add(PID + t);
-        }
-        image(images, "pstree.img", "PSTREE", List.of(pstree_entry.newBuilder().setPid(PID).setPpid(0).setPgid(PID)
-                .setSid(PID).addAllThreads(tids).build()));
-        for (int tid : tids) {
-            image(images, "core-" + tid + ".img", "CORE", List.of(core(tid)));
-        }
-        image(images, "mm-" + PID + ".img", "MM", List.of(mm_entry.newBuilder().setMmStartCode(0).setMmEndCode(0)
+        image(pre, "pagemap-" + pid + ".img", "PAGEMAP", preMap);
+        image(images, "mm-" + pid + ".img", "MM", List.of(mm_entry.newBuilder().setMmStartCode(0).setMmEndCode(0)
                 .setMmStartData(0).setMmEndData(0).setMmStartStack(0).setMmStartBrk(0).setMmBrk(0).setMmArgStart(0)
                 .setMmArgEnd(0).setMmEnvStart(0).setMmEnvEnd(0).setExeFileId(0)
                 .addAllMmSavedAuxv(List.of(6L, (long) PAGE)).addAllVmas(vmas).build()));
-        image(images, "pagemap-" + PID + ".img", "PAGEMAP", dumpMap);
-        Files.deleteIfExists(images.resolve("parent"));
-        Files.createSymbolicLink(images.resolve("parent"), Path.of("..", "pre"));
+        image(images, "pagemap-" + pid + ".img", "PAGEMAP", dumpMap);
         return written;
     }
 
@@ -144,7 +165,7 @@ public final class BenchCheckpoint {
         return inventory_entry.newBuilder().setImgVersion(2).build();
     }
 
-    private static core_entry core(int tid) {
+    private static core_entry core(int tid, boolean leader) {
         var regs = user_x86_regs_entry.newBuilder();
         for (var f : user_x86_regs_entry.getDescriptor().getFields()) {
             if (f.getNumber() <= 27) {
@@ -166,7 +187,7 @@ public final class BenchCheckpoint {
         var core = core_entry.newBuilder().setMtype(core_entry.march.X86_64)
                 .setThreadInfo(thread_info_x86.newBuilder().setClearTidAddr(0).setGpregs(regs).setFpregs(fp.setXsave(xsave)))
                 .setThreadCore(thread_core_entry.newBuilder().setFutexRla(0).setFutexRlaLen(0).setCreds(creds));
-        if (tid == PID) {
+        if (leader) {
             core.setTc(task_core_entry.newBuilder().setTaskState(1).setExitCode(0).setPersonality(0).setFlags(0)
                     .setBlkSigset(0).setComm("bench"));
         }
