@@ -35,30 +35,25 @@ public final class CoreWriter {
         writeFully(out, notes);
         expect(out, layout.notesOffset() + layout.notesSize(), "notes");
         progress.advance(layout.dataOffset());
-        // where the channel is: FileChannel.position() would ask the kernel each time
-        long[] position = {out.position()};
+        var copies = new Copies(out);
         for (CoreLayout.Segment segment : layout.segments()) {
             long start = segment.vma().start();
             long[] covered = {0};
             if (segment.fileSize() > 0) {
                 memory.forEach(segment.vma(), start, start + segment.fileSize(), (address, length, file, offset) -> {
                     if (file != null) {
-                        long at = segment.offset() + (address - start);
-                        if (position[0] != at) { // a hole before this run
-                            out.position(at);
-                        }
-                        copy(file, offset, length, out);
-                        position[0] = at + length;
+                        copies.add(file, offset, segment.offset() + (address - start), length);
                     }
                     covered[0] += length;
                     progress.advance(length);
                 });
             }
-            if (covered[0] != segment.fileSize() || position[0] > segment.offset() + segment.fileSize()) {
+            if (covered[0] != segment.fileSize() || copies.end() > segment.offset() + segment.fileSize()) {
                 throw new IllegalStateException(String.format("segment 0x%x-0x%x: %d bytes written of %d planned",
                         start, segment.vma().end(), covered[0], segment.fileSize()));
             }
         }
+        copies.flush();
         if (layout.extendedNumbering()) {
             out.position(layout.sectionHeaderOffset());
             writeFully(out, ByteBuffer.wrap(sectionHeader(layout)));
@@ -132,6 +127,55 @@ public final class CoreWriter {
                 .u32(s.shLink(), Elf.SHN_UNDEF)
                 .u32(s.shInfo(), layout.programHeaders())
                 .toBytes();
+    }
+
+    /**
+     * Copies page runs into the core, one transferTo for runs that continue each other both in
+     * their file and in the core: CRIU saves adjacent VMAs' pages one after the other, and the
+     * core has their segments one after the other, so 70 000 small VMAs can be a single copy.
+     */
+    private static final class Copies {
+        private final FileChannel out;
+        /** Where {@code out} is: FileChannel.position() would ask the kernel each time. */
+        private long position;
+        private FileChannel from;
+        private long fromOffset;
+        private long at;
+        private long length;
+
+        Copies(FileChannel out) throws IOException {
+            this.out = out;
+            this.position = out.position();
+        }
+
+        void add(FileChannel file, long offset, long coreOffset, long n) throws IOException {
+            if (file == from && offset == fromOffset + length && coreOffset == at + length) {
+                length += n;
+                return;
+            }
+            flush();
+            from = file;
+            fromOffset = offset;
+            at = coreOffset;
+            length = n;
+        }
+
+        void flush() throws IOException {
+            if (length == 0) {
+                return;
+            }
+            if (position != at) { // a hole before this run
+                out.position(at);
+            }
+            copy(from, fromOffset, length, out);
+            position = at + length;
+            length = 0;
+        }
+
+        /** The end of what has been written or is waiting to be. */
+        long end() {
+            return length > 0 ? at + length : position;
+        }
     }
 
     /** Copies at {@code to}'s position, which transferTo advances. */
