@@ -44,7 +44,7 @@ public final class ImageReader {
             // one read for the whole image: reading entry by entry costs two system calls each,
             // which for the 27 000 entries of a 1 GiB checkpoint's pagemap was 50 ms
             byte[] bytes = new byte[(int) size];
-            new FileSource(channel).read(0, bytes);
+            new FileSource(channel, name).read(0, bytes);
             return read(new ArraySource(bytes), name, true);
         }
     }
@@ -56,7 +56,7 @@ public final class ImageReader {
      */
     public static Image readFraming(Path file, String name) throws IOException {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-            return read(new FileSource(channel), name, false);
+            return read(new FileSource(channel, name), name, false);
         }
     }
 
@@ -90,7 +90,7 @@ public final class ImageReader {
         }
     }
 
-    private record FileSource(FileChannel channel) implements Source {
+    private record FileSource(FileChannel channel, String name) implements Source {
         @Override
         public long size() throws IOException {
             return channel.size();
@@ -101,7 +101,8 @@ public final class ImageReader {
             ByteBuffer b = ByteBuffer.wrap(into);
             while (b.hasRemaining()) {
                 if (channel.read(b, at + b.position()) < 0) {
-                    throw new IOException("file ended while it was read");
+                    throw new ImageFormatException(name, at + b.position(), "the file ended while it was read "
+                            + "(it shrank: is something still writing the checkpoint?)");
                 }
             }
         }
