@@ -45,6 +45,20 @@ class ConvertCommandTest {
         assertEquals(List.of("core.8716"), files(tmp));
     }
 
+    /** Lines come in tree order whatever order the cores finish in; -j 0 is a usage error. */
+    @Test
+    void jobsKeepTheLinesInTreeOrder() throws Exception {
+        Path images = Fixtures.checkpoint("tree").resolve("images");
+        var one = KernelCores.cli("convert", "-D", images.toString(), "-o", tmp.resolve("one").toString(), "-j", "1");
+        var three = KernelCores.cli("convert", "-D", images.toString(), "-o", tmp.resolve("three").toString(), "--jobs", "3");
+        assertEquals(0, three.status(), three.err());
+        assertEquals(one.err().replace("/one/", "/three/"), three.err());
+        var zero = KernelCores.cli("convert", "-D", images.toString(), "-o", tmp.toString(), "-j", "0");
+        assertEquals(2, zero.status());
+        assertTrue(zero.err().startsWith("--jobs must be at least 1, not 0"), zero.err());
+        assertEquals(List.of("one", "three"), files(tmp));
+    }
+
     @Test
     void anUnknownPidIsAnError() {
         Path images = Fixtures.checkpoint("tree").resolve("images");
