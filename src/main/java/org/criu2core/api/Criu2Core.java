@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -121,34 +120,23 @@ public final class Criu2Core {
             }
             Files.createDirectories(outDir);
             var converter = new Converter(cp, root, new DumpFilter(options.filter()));
-            List<Callable<Outcome>> tasks = new ArrayList<>();
-            for (var entry : selected) {
-                tasks.add(() -> convert(cp, entry, converter, outDir, progress));
-            }
+            // one mechanism for any number of jobs: a pool of one thread costs nothing measurable
+            ExecutorService pool = Executors.newFixedThreadPool(Math.min(options.jobs(), selected.size()));
             List<Outcome> outcomes = new ArrayList<>();
-            int jobs = Math.min(options.jobs(), tasks.size());
-            if (jobs <= 1) {
-                for (var task : tasks) {
-                    outcomes.add(call(task));
+            try {
+                List<Future<Outcome>> running = new ArrayList<>();
+                for (var entry : selected) {
+                    running.add(pool.submit(() -> convert(cp, entry, converter, outDir, progress)));
+                }
+                for (var future : running) {
+                    outcomes.add(await(future));
                     listener.done(outcomes.get(outcomes.size() - 1));
                 }
-            } else {
-                ExecutorService pool = Executors.newFixedThreadPool(jobs);
-                try {
-                    List<Future<Outcome>> running = new ArrayList<>();
-                    for (var task : tasks) {
-                        running.add(pool.submit(task));
-                    }
-                    for (var future : running) {
-                        outcomes.add(await(future));
-                        listener.done(outcomes.get(outcomes.size() - 1));
-                    }
-                } finally {
-                    // an Error or an interrupt leaves the others unwaited for: stop them, so that
-                    // no core is written after convert has returned
-                    pool.shutdownNow();
-                    awaitTermination(pool);
-                }
+            } finally {
+                // an Error or an interrupt leaves the others unwaited for: stop them, so that
+                // no core is written after convert has returned
+                pool.shutdownNow();
+                awaitTermination(pool);
             }
             return new Report(outcomes, List.copyOf(root.missing()));
         }
@@ -166,20 +154,11 @@ public final class Criu2Core {
         }
     }
 
-    private static Outcome call(Callable<Outcome> task) {
-        try {
-            return task.call();
-        } catch (Exception e) {
-            throw new IllegalStateException("conversions report their IOExceptions as outcomes", e);
-        }
-    }
-
     private static Outcome await(Future<Outcome> future) throws InterruptedIOException {
         try {
             return future.get();
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted while cores were written");
+            throw interrupted();
         } catch (ExecutionException e) {
             // IOExceptions are outcomes; what is left is an Error or a bug, which the caller sees as is
             if (e.getCause() instanceof Error error) {
@@ -200,9 +179,13 @@ public final class Criu2Core {
                 stopped = pool.awaitTermination(1, TimeUnit.MINUTES);
             } while (!stopped);
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted while cores were written");
+            throw interrupted();
         }
+    }
+
+    private static InterruptedIOException interrupted() {
+        Thread.currentThread().interrupt();
+        return new InterruptedIOException("interrupted while cores were written");
     }
 
     public static Report convert(Path checkpoint, Path outDir, Options options) throws IOException {
