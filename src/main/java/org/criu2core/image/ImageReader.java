@@ -76,6 +76,13 @@ public final class ImageReader {
 
         /** Fills {@code into} from {@code at}; the caller has checked the bytes are there. */
         void read(long at, byte[] into) throws IOException;
+
+        /** The little-endian u32 at {@code at}, as the sizes and magics of images are. */
+        default int word(long at) throws IOException {
+            byte[] b = new byte[4];
+            read(at, b);
+            return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getInt();
+        }
     }
 
     private record ArraySource(byte[] bytes) implements Source {
@@ -87,6 +94,14 @@ public final class ImageReader {
         @Override
         public void read(long at, byte[] into) {
             System.arraycopy(bytes, (int) at, into, 0, into.length);
+        }
+
+        /** Without an array per word: a pagemap has one word per entry, tens of thousands. */
+        @Override
+        public int word(long at) {
+            int i = (int) at;
+            return (bytes[i] & 0xff) | (bytes[i + 1] & 0xff) << 8 | (bytes[i + 2] & 0xff) << 16
+                    | (bytes[i + 3] & 0xff) << 24;
         }
     }
 
@@ -130,30 +145,19 @@ public final class ImageReader {
         return new Image(magic, entries);
     }
 
-    private static int word(Source in, long at) throws IOException {
-        if (in instanceof ArraySource array) {
-            byte[] b = array.bytes();
-            int i = (int) at;
-            return (b[i] & 0xff) | (b[i + 1] & 0xff) << 8 | (b[i + 2] & 0xff) << 16 | (b[i + 3] & 0xff) << 24;
-        }
-        byte[] b = new byte[4];
-        in.read(at, b);
-        return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getInt();
-    }
-
     private static String readMagic(Source in, long size, long[] at, String name) throws IOException {
         if (size < 4) {
             throw new ImageFormatException(name, 0, "file of " + size + " bytes has no magic word");
         }
         // v1 images and the inventory have only their own magic, like crit, accept either form
-        int first = word(in, 0);
+        int first = in.word(0);
         int magic = first;
         at[0] = 4;
         if (first == Magic.IMG_COMMON || first == Magic.IMG_SERVICE) {
             if (size < 8) {
                 throw new ImageFormatException(name, 4, "truncated after the first magic word");
             }
-            magic = word(in, 4);
+            magic = in.word(4);
             at[0] = 8;
         }
         long magicAt = at[0] - 4;
@@ -170,7 +174,7 @@ public final class ImageReader {
             throw new ImageFormatException(name, offset, "entry " + index + ": truncated size word ("
                     + left + " of 4 bytes)");
         }
-        long length = Integer.toUnsignedLong(word(in, offset));
+        long length = Integer.toUnsignedLong(in.word(offset));
         left -= 4;
         if (length > left) {
             throw new ImageFormatException(name, offset, "entry " + index + ": size " + length
