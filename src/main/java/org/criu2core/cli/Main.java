@@ -58,8 +58,8 @@ public final class Main {
     /**
      * The command line with only the tool that {@code args} names, or with every subcommand when
      * they name none (help, completion, mistakes). picocli reads every registered command's
-     * annotations by reflection before it parses anything, which with all eight took a third of
-     * the JVM's start.
+     * annotations by reflection before it parses anything, on every start
+     * (docs/performance.md).
      */
     static CommandLine commandLine(String[] args) {
         var cli = new CommandLine(new Main());
