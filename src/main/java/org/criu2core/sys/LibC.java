@@ -1,0 +1,43 @@
+package org.criu2core.sys;
+
+import com.sun.jna.Native;
+import com.sun.jna.NativeLibrary;
+import com.sun.jna.NativeLong;
+import com.sun.jna.Platform;
+
+/**
+ * The C library functions criu2core calls that Java has no API for, bound once by JNA's direct
+ * mapping (no proxy, no reflection per call). Each returns -1 on failure and leaves errno for
+ * {@link Native#getLastError()}. Paths are NUL-terminated bytes: file names are bytes on Linux,
+ * not text.
+ */
+final class LibC {
+    static {
+        Native.register(NativeLibrary.getInstance(Platform.C_LIBRARY_NAME));
+    }
+
+    private LibC() {
+    }
+
+    // int openat(int dirfd, const char *pathname, int flags, mode_t mode);
+    static native int openat(int dirfd, byte[] path, int flags, int mode);
+
+    // long syscall(long number, ...): openat2(int dirfd, const char *path, struct open_how *how, size_t size)
+    static native NativeLong syscall(NativeLong number, int dirfd, byte[] path, long[] how, NativeLong size);
+
+    // int close(int fd);
+    static native int close(int fd);
+
+    // off64_t lseek64(int fd, off64_t offset, int whence);
+    static native long lseek64(int fd, long offset, int whence);
+
+    // ssize_t copy_file_range(int fd_in, off64_t *off_in, int fd_out, off64_t *off_out, size_t len, unsigned flags);
+    static native NativeLong copy_file_range(int fdIn, long[] offIn, int fdOut, long[] offOut, NativeLong len,
+                                             int flags);
+
+    // int statx(int dirfd, const char *pathname, int flags, unsigned int mask, struct statx *statxbuf);
+    static native int statx(int dirfd, byte[] path, int flags, int mask, byte[] statx);
+
+    // ssize_t readlinkat(int dirfd, const char *pathname, char *buf, size_t bufsiz);
+    static native NativeLong readlinkat(int dirfd, byte[] path, byte[] buf, NativeLong size);
+}
