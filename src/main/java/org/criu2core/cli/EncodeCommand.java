@@ -29,7 +29,7 @@ final class EncodeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         var tree = readJson(in);
         var image = ImageJson.fromJson(tree, in.toString());
-        org.criu2core.core.AtomicFile.write(out, channel -> channel.write(java.nio.ByteBuffer.wrap(ImageWriter.toBytes(image))));
+        org.criu2core.core.AtomicFile.write(out, file -> file.channel().write(java.nio.ByteBuffer.wrap(ImageWriter.toBytes(image))));
         return 0;
     }
 

@@ -1,12 +1,11 @@
 package org.criu2core.core;
 
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
+import org.criu2core.sys.OpenFile;
 
 /**
  * Writes a file so that readers see either the old file or the complete new one, never a half:
@@ -16,7 +15,7 @@ public final class AtomicFile {
     /** What fills the file. */
     @FunctionalInterface
     public interface Content {
-        void writeTo(FileChannel channel) throws IOException;
+        void writeTo(OpenFile file) throws IOException;
     }
 
     private AtomicFile() {
@@ -29,8 +28,8 @@ public final class AtomicFile {
         try {
             // no TRUNCATE_EXISTING on the new, empty file: on ext4 a truncate to 0 makes close()
             // allocate and start writing back the whole file (auto_da_alloc), a second per GiB
-            try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
-                content.writeTo(channel);
+            try (OpenFile file = OpenFile.openForWriting(temp, target.toString())) {
+                content.writeTo(file);
             }
             try {
                 Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

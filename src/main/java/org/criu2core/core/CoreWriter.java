@@ -7,23 +7,25 @@ import org.criu2core.elf.Elf;
 import org.criu2core.elf.ElfClass;
 import org.criu2core.elf.Note;
 import org.criu2core.elf.Struct;
+import org.criu2core.sys.OpenFile;
 
 /**
  * Writes a planned core in file order. Segment bytes go from the pages files and mapped files
- * straight to the core with {@link FileChannel#transferTo} (sendfile on Linux); holes
- * are skipped, leaving the file sparse, as the kernel's dump_skip does. After each part what was
- * written is checked against the plan.
+ * straight to the core in the kernel ({@link OpenFile#copyTo}: copy_file_range, which shares the
+ * blocks on XFS and btrfs, else sendfile); holes are skipped, leaving the file sparse, as the
+ * kernel's dump_skip does. After each part what was written is checked against the plan.
  */
 public final class CoreWriter {
     private CoreWriter() {
     }
 
-    public static void write(CoreLayout layout, ProcessMemory memory, FileChannel out) throws IOException {
-        write(layout, memory, out, Progress.NONE);
+    public static void write(CoreLayout layout, ProcessMemory memory, OpenFile core) throws IOException {
+        write(layout, memory, core, Progress.NONE);
     }
 
-    public static void write(CoreLayout layout, ProcessMemory memory, FileChannel out, Progress progress)
+    public static void write(CoreLayout layout, ProcessMemory memory, OpenFile core, Progress progress)
             throws IOException {
+        FileChannel out = core.channel();
         out.position(0);
         writeFully(out, headers(layout));
         expect(out, layout.notesOffset(), "program headers");
@@ -35,7 +37,7 @@ public final class CoreWriter {
         writeFully(out, notes);
         expect(out, layout.notesOffset() + layout.notesSize(), "notes");
         progress.advance(layout.dataOffset());
-        var copies = new Copies(out);
+        var copies = new Copies(core);
         for (CoreLayout.Segment segment : layout.segments()) {
             long start = segment.vma().start();
             long[] covered = {0};
@@ -135,20 +137,20 @@ public final class CoreWriter {
      * core has their segments one after the other, so 70 000 small VMAs can be a single copy.
      */
     private static final class Copies {
-        private final FileChannel out;
-        /** Where {@code out} is: FileChannel.position() would ask the kernel each time. */
+        private final OpenFile out;
+        /** Where the last copy ended. */
         private long position;
-        private FileChannel from;
+        private OpenFile from;
         private long fromOffset;
         private long at;
         private long length;
 
-        Copies(FileChannel out) throws IOException {
+        Copies(OpenFile out) throws IOException {
             this.out = out;
-            this.position = out.position();
+            this.position = out.channel().position();
         }
 
-        void add(FileChannel file, long offset, long coreOffset, long n) throws IOException {
+        void add(OpenFile file, long offset, long coreOffset, long n) throws IOException {
             if (file == from && offset == fromOffset + length && coreOffset == at + length) {
                 length += n;
                 return;
@@ -164,10 +166,7 @@ public final class CoreWriter {
             if (length == 0) {
                 return;
             }
-            if (position != at) { // a hole before this run
-                out.position(at);
-            }
-            copy(from, fromOffset, length, out);
+            from.copyTo(fromOffset, length, out, at);
             position = at + length;
             length = 0;
         }
@@ -175,19 +174,6 @@ public final class CoreWriter {
         /** The end of what has been written or is waiting to be. */
         long end() {
             return length > 0 ? at + length : position;
-        }
-    }
-
-    /** Copies at {@code to}'s position, which transferTo advances. */
-    private static void copy(FileChannel from, long offset, long length, FileChannel to) throws IOException {
-        long done = 0;
-        while (done < length) {
-            long n = from.transferTo(offset + done, length - done, to);
-            if (n <= 0) {
-                throw new IOException("a source file ended early: " + (length - done) + " bytes short at offset "
-                        + (offset + done));
-            }
-            done += n;
         }
     }
 

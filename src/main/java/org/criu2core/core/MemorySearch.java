@@ -42,7 +42,7 @@ public final class MemorySearch {
                 }
                 for (long done = 0; done < length && !stop[0]; ) {
                     chunk.clear().limit((int) Math.min(CHUNK, length - done));
-                    int n = file.read(chunk, offset + done);
+                    int n = file.channel().read(chunk, offset + done);
                     if (n <= 0) {
                         break;
                     }

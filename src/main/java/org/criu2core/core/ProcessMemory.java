@@ -2,9 +2,7 @@ package org.criu2core.core;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.Map;
 import org.criu2core.arch.Arch;
@@ -16,6 +14,7 @@ import org.criu2core.model.MappedFile;
 import org.criu2core.model.PageIndex;
 import org.criu2core.model.Process;
 import org.criu2core.model.Vma;
+import org.criu2core.sys.OpenFile;
 
 /**
  * The memory of one process as the images and --root hold it: for any range of a VMA, which
@@ -27,7 +26,7 @@ public final class ProcessMemory implements AutoCloseable {
     /** Receives the pieces of a range in address order; {@code file} is null for a hole. */
     @FunctionalInterface
     public interface PieceConsumer {
-        void accept(long address, long length, FileChannel file, long fileOffset) throws IOException;
+        void accept(long address, long length, OpenFile file, long fileOffset) throws IOException;
     }
 
     private final Checkpoint checkpoint;
@@ -37,7 +36,7 @@ public final class ProcessMemory implements AutoCloseable {
     private final PageIndex pages;
     private final RootFs root;
     private final Map<Long, PageIndex> shmem = new HashMap<>();
-    private final Map<Path, FileChannel> channels = new HashMap<>();
+    private final Map<Path, OpenFile> opened = new HashMap<>();
     private long lazyPages;
 
     private ProcessMemory(Checkpoint checkpoint, Process process, Arch arch, long[] auxv, long pageSize, RootFs root)
@@ -135,7 +134,7 @@ public final class ProcessMemory implements AutoCloseable {
                 if (file != null) {
                     ByteBuffer dst = ByteBuffer.wrap(out, (int) (a - address), (int) n);
                     while (dst.hasRemaining()) {
-                        if (file.read(dst, offset + (dst.position() - (a - address))) < 0) {
+                        if (file.channel().read(dst, offset + (dst.position() - (a - address))) < 0) {
                             break;
                         }
                     }
@@ -163,8 +162,8 @@ public final class ProcessMemory implements AutoCloseable {
             }
             long runTo = Long.compareUnsigned(index.end(i), to) < 0 ? index.end(i) : to;
             if (index.present(i)) {
-                present.accept(cursor, runTo - cursor, channel(index.file(i)),
-                        index.fileOffset(i) + (cursor - index.start(i)));
+                withHoles(open(index.file(i)), cursor, runTo - cursor, index.fileOffset(i) + (cursor - index.start(i)),
+                        present);
             } else {
                 lazyPages += (runTo - cursor) / index.pageSize();
                 present.accept(cursor, runTo - cursor, null, 0);
@@ -197,14 +196,14 @@ public final class ProcessMemory implements AutoCloseable {
             return;
         }
         String name = deleted == null ? file.path() : deleted.linkedPath();
-        var channel = name == null ? java.util.Optional.<FileChannel>empty() : root.open(name);
-        if (channel.isEmpty()) {
+        var opened = name == null ? java.util.Optional.<OpenFile>empty() : root.open(name);
+        if (opened.isEmpty()) {
             out.accept(offset, length, null, 0);
             return;
         }
-        long available = Math.max(0, Math.min(length, channel.get().size() - offset));
+        long available = Math.max(0, Math.min(length, opened.get().size() - offset));
         if (available > 0) {
-            out.accept(offset, available, channel.get(), offset);
+            withHoles(opened.get(), offset, available, offset, out);
         }
         if (available < length) {
             out.accept(offset + available, length - available, null, 0);
@@ -212,7 +211,7 @@ public final class ProcessMemory implements AutoCloseable {
     }
 
     private void fromGhost(GhostFile ghost, long offset, long length, PieceConsumer out) throws IOException {
-        FileChannel image = channel(ghost.image());
+        OpenFile image = open(ghost.image());
         long cursor = offset;
         long end = offset + length;
         for (GhostFile.Chunk c : ghost.chunks()) {
@@ -224,7 +223,7 @@ public final class ProcessMemory implements AutoCloseable {
             if (from > cursor) {
                 out.accept(cursor, from - cursor, null, 0);
             }
-            out.accept(from, to - from, image, c.imageOffset() + (from - c.fileOffset()));
+            withHoles(image, from, to - from, c.imageOffset() + (from - c.fileOffset()), out);
             cursor = to;
         }
         if (cursor < end) {
@@ -235,9 +234,9 @@ public final class ProcessMemory implements AutoCloseable {
     /** The first {@code length} bytes of a mapped file; what is in none of its sources reads as zeros. */
     byte[] fileHead(MappedFile file, int length) throws IOException {
         byte[] head = new byte[length];
-        forFile(file, 0, length, (offset, n, channel, at) -> {
-            if (channel != null) {
-                channel.read(ByteBuffer.wrap(head, (int) offset, (int) n), at);
+        forFile(file, 0, length, (offset, n, source, at) -> {
+            if (source != null) {
+                source.channel().read(ByteBuffer.wrap(head, (int) offset, (int) n), at);
             }
         });
         return head;
@@ -252,25 +251,46 @@ public final class ProcessMemory implements AutoCloseable {
         return index;
     }
 
-    /** The pages file or ghost image at {@code path}, opened once. */
-    private FileChannel channel(Path path) throws IOException {
-        FileChannel channel = channels.get(path);
-        if (channel == null) {
-            try {
-                channel = FileChannel.open(path, StandardOpenOption.READ);
-            } catch (IOException e) {
-                throw new CheckpointException(path.toString(), "cannot be read: " + e.getMessage());
-            }
-            channels.put(path, channel);
+    /**
+     * Passes on [offset, offset + length) of {@code file} at {@code address}, its holes as holes:
+     * a sparse mapped file's holes are the zeros it reads as, and need no bytes in the core.
+     */
+    private static void withHoles(OpenFile file, long address, long length, long offset, PieceConsumer out)
+            throws IOException {
+        if (!file.mayHaveHoles()) {
+            out.accept(address, length, file, offset);
+            return;
         }
-        return channel;
+        long end = offset + length;
+        for (long cursor = offset; cursor < end; ) {
+            long data = Math.min(file.dataFrom(cursor), end);
+            if (data > cursor) {
+                out.accept(address + (cursor - offset), data - cursor, null, 0);
+            }
+            if (data == end) {
+                return;
+            }
+            long hole = Math.min(file.holeFrom(data), end);
+            out.accept(address + (data - offset), hole - data, file, data);
+            cursor = hole;
+        }
+    }
+
+    /** The pages file or ghost image at {@code path}, opened once: the file itself, not a link to one. */
+    private OpenFile open(Path path) throws IOException {
+        OpenFile file = opened.get(path);
+        if (file == null) {
+            file = OpenFile.openRegular(path, path.toString());
+            opened.put(path, file);
+        }
+        return file;
     }
 
     @Override
     public void close() throws IOException {
-        for (FileChannel c : channels.values()) {
-            c.close();
+        for (OpenFile f : opened.values()) {
+            f.close();
         }
-        channels.clear();
+        opened.clear();
     }
 }
