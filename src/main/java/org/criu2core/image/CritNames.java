@@ -63,7 +63,9 @@ final class CritNames {
                     "VMA_FILE_PRIVATE", 1 << 6, "VMA_FILE_SHARED", 1 << 7, "VMA_ANON_SHARED", 1 << 8,
                     "VMA_ANON_PRIVATE", 1 << 9, "VMA_AREA_SYSVIPC", 1 << 10, "VMA_AREA_SOCKET", 1 << 11,
                     "VMA_AREA_VVAR", 1 << 12, "VMA_AREA_AIORING", 1 << 13, "VMA_AREA_MEMFD", 1 << 14,
-                    "VMA_AREA_SHSTK", 1 << 15, "VMA_AREA_UPROBES", 1 << 17, "VMA_UNSUPP", 1L << 31),
+                    // VMA_AREA_GUARD: crit 4.2 has no name for it and prints 0x10000
+                    "VMA_AREA_SHSTK", 1 << 15, "VMA_AREA_GUARD", 1 << 16, "VMA_AREA_UPROBES", 1 << 17,
+                    "VMA_UNSUPP", 1L << 31),
             // <asm-generic/fcntl.h>, octal there
             "rfile.flags", flags("O_WRONLY", 01, "O_RDWR", 02, "O_CREAT", 0100, "O_EXCL", 0200,
                     "O_NOCTTY", 0400, "O_TRUNC", 01000, "O_APPEND", 02000, "O_NONBLOCK", 04000,

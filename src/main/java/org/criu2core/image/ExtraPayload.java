@@ -14,7 +14,13 @@ public enum ExtraPayload {
     /** ghost_chunk_entry: len bytes of the deleted file, at its offset off. */
     GHOST_CHUNK("len"),
     /** ghost_file_entry without chunks: the deleted file's bytes, to the end of the image. */
-    GHOST_CONTENT();
+    GHOST_CONTENT(),
+    /**
+     * ipc_shm_entry: a SysV segment's size bytes padded to 4 (criu/ipc_sysv.c), unless
+     * in_pagemaps says they are in pagemap-shmem-ID.img, when there are none. crit shows the
+     * size bytes, without the padding.
+     */
+    SYSV_SHM("size");
 
     private final String[] lengthFields;
 
@@ -52,6 +58,12 @@ public enum ExtraPayload {
         }
         if (this == GHOST_CONTENT) {
             return remaining;
+        }
+        if (this == SYSV_SHM) {
+            var inPagemaps = message.getDescriptorForType().findFieldByName("in_pagemaps");
+            long size = partLengths(message)[0];
+            return (Boolean) message.getField(inPagemaps) ? 0 : size < 0 || size > Long.MAX_VALUE - 3 ? -1
+                    : (size + 3) & -4L;
         }
         long total = 0;
         for (long part : partLengths(message)) {

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.Message;
+import com.google.protobuf.UnknownFieldSet;
 import java.io.ByteArrayOutputStream;
 import java.math.BigInteger;
 import java.net.InetAddress;
@@ -105,7 +106,67 @@ public final class ImageJson {
                 node.set(field.getName(), value(field, e.getValue(), pretty, fieldHex));
             }
         }
+        m.getUnknownFields().asMap().forEach((number, field) -> node.set(number.toString(), unknownToJson(field)));
         return node;
+    }
+
+    /*
+     * Fields the schema does not have (from a newer CRIU) are kept, which crit does not do: under
+     * their number, which no field name can be, as the wire types protobuf saw:
+     *   "23": {"varint": [1], "fixed32": [], "fixed64": [], "bytes": ["base64"], "group": ["base64"]}
+     * with only the lists that have values.
+     */
+    private static final String VARINT = "varint";
+    private static final String FIXED32 = "fixed32";
+    private static final String FIXED64 = "fixed64";
+    private static final String BYTES = "bytes";
+    private static final String GROUP = "group";
+
+    private static ObjectNode unknownToJson(UnknownFieldSet.Field field) {
+        ObjectNode node = NODES.objectNode();
+        if (!field.getVarintList().isEmpty()) {
+            field.getVarintList().forEach(node.putArray(VARINT)::add);
+        }
+        if (!field.getFixed32List().isEmpty()) {
+            field.getFixed32List().forEach(v -> node.withArray(FIXED32).add(Integer.toUnsignedLong(v)));
+        }
+        if (!field.getFixed64List().isEmpty()) {
+            field.getFixed64List().forEach(v -> node.withArray(FIXED64).add(new BigInteger(Long.toUnsignedString(v))));
+        }
+        if (!field.getLengthDelimitedList().isEmpty()) {
+            field.getLengthDelimitedList().forEach(b -> node.withArray(BYTES).add(base64(b.toByteArray())));
+        }
+        if (!field.getGroupList().isEmpty()) {
+            field.getGroupList().forEach(g -> node.withArray(GROUP).add(base64(g.toByteArray())));
+        }
+        return node;
+    }
+
+    private static UnknownFieldSet.Field unknownFromJson(String number, JsonNode json) {
+        if (!json.isObject()) {
+            throw new IllegalArgumentException("unknown field " + number + ": expected an object of wire types");
+        }
+        var field = UnknownFieldSet.Field.newBuilder();
+        for (var e : (Iterable<Map.Entry<String, JsonNode>>) json::fields) {
+            for (JsonNode v : e.getValue()) {
+                switch (e.getKey()) {
+                    case VARINT -> field.addVarint(v.bigIntegerValue().longValue());
+                    case FIXED32 -> field.addFixed32(v.bigIntegerValue().intValue());
+                    case FIXED64 -> field.addFixed64(v.bigIntegerValue().longValue());
+                    case BYTES -> field.addLengthDelimited(ByteString.copyFrom(Base64.getMimeDecoder().decode(v.asText())));
+                    case GROUP -> {
+                        try {
+                            field.addGroup(UnknownFieldSet.parseFrom(Base64.getMimeDecoder().decode(v.asText())));
+                        } catch (com.google.protobuf.InvalidProtocolBufferException ex) {
+                            throw new IllegalArgumentException("unknown field " + number + ": group does not parse");
+                        }
+                    }
+                    default -> throw new IllegalArgumentException("unknown field " + number + ": \"" + e.getKey()
+                            + "\" is not a wire type");
+                }
+            }
+        }
+        return field.build();
     }
 
     private static JsonNode value(FieldDescriptor field, Object v, boolean pretty, boolean hex) {
@@ -293,6 +354,16 @@ public final class ImageJson {
                 builder.setField(field, fromJsonValue(builder, field, v));
             }
         }
+        var unknown = UnknownFieldSet.newBuilder();
+        for (var names = json.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (!name.isEmpty() && name.length() < 10 && name.chars().allMatch(Character::isDigit)) {
+                unknown.addField(Integer.parseInt(name), unknownFromJson(name, json.get(name)));
+            }
+        }
+        if (!unknown.build().asMap().isEmpty()) {
+            builder.setUnknownFields(unknown.build());
+        }
     }
 
     private static Object fromJsonValue(Message.Builder parent, FieldDescriptor field, JsonNode v) {
@@ -379,6 +450,11 @@ public final class ImageJson {
             node.put("outq", base64(java.util.Arrays.copyOfRange(all, (int) inq, all.length)));
             return node;
         }
+        if (kind == ExtraPayload.SYSV_SHM) {
+            long size = kind.partLengths(entry.message())[0];
+            return NODES.textNode(base64(java.util.Arrays.copyOf(entry.extra(),
+                    (int) Math.min(size, entry.extra().length))));
+        }
         return NODES.textNode(base64(entry.extra()));
     }
 
@@ -394,6 +470,9 @@ public final class ImageJson {
         }
         byte[] bytes = out.toByteArray();
         long expected = kind.length(message, bytes.length);
+        if (kind == ExtraPayload.SYSV_SHM && expected > 0 && bytes.length == kind.partLengths(message)[0]) {
+            bytes = java.util.Arrays.copyOf(bytes, (int) expected); // the padding crit does not show
+        }
         if (bytes.length != expected) {
             throw new IllegalArgumentException("\"extra\" holds " + bytes.length + " bytes, the entry says "
                     + Long.toUnsignedString(expected));

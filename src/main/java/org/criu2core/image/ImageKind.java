@@ -17,6 +17,7 @@ import org.criu2core.image.proto.Fs;
 import org.criu2core.image.proto.GhostFile;
 import org.criu2core.image.proto.Fsnotify;
 import org.criu2core.image.proto.Inventory;
+import org.criu2core.image.proto.IpcShm;
 import org.criu2core.image.proto.IpcVar;
 import org.criu2core.image.proto.Memfd;
 import org.criu2core.image.proto.Mm;
@@ -119,6 +120,8 @@ public record ImageKind(String magic, Message head, Message entry, ExtraPayload 
                 ExtraPayload.PIPE_DATA));
         var tcp = TcpStream.tcp_stream_entry.getDefaultInstance();
         KINDS.put("TCP_STREAM", new ImageKind("TCP_STREAM", tcp, tcp, ExtraPayload.TCP_QUEUES, ExtraPayload.TCP_QUEUES));
+        var shm = IpcShm.ipc_shm_entry.getDefaultInstance();
+        KINDS.put("IPCNS_SHM", new ImageKind("IPCNS_SHM", shm, shm, ExtraPayload.SYSV_SHM, ExtraPayload.SYSV_SHM));
         KINDS.put("GHOST_FILE", new ImageKind("GHOST_FILE", GhostFile.ghost_file_entry.getDefaultInstance(),
                 GhostFile.ghost_chunk_entry.getDefaultInstance(), ExtraPayload.GHOST_CONTENT, ExtraPayload.GHOST_CHUNK));
     }
