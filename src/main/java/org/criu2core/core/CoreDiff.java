@@ -104,6 +104,9 @@ public final class CoreDiff {
             return;
         }
         segments();
+        if (options.kernelReference()) {
+            fileSizes();
+        }
         memory();
         threads();
         processNotes();
@@ -175,6 +178,45 @@ public final class CoreDiff {
                         k.size() > 3 ? " with " + k.get(3) + " bytes" : "");
             }
         }
+    }
+
+    /**
+     * Against the kernel's core each segment must carry as many bytes as the kernel's, but for
+     * one thing the images cannot tell: whether a private anonymous area has an anon_vma. The
+     * kernel dumps such an area whole though no page of it was saved (written, then split or
+     * emptied by MADV_DONTNEED); that is accepted where ours has none of it, it has no NT_FILE
+     * entry and all the kernel wrote of it is zeros.
+     */
+    private void fileSizes() throws IOException {
+        Map<Long, Segment> ours = new HashMap<>();
+        for (Segment s : actual.loads()) {
+            ours.put(s.vaddr(), s);
+        }
+        List<CoreFile.MappedFile> mapped = expected.mappedFiles();
+        for (Segment want : expected.loads()) {
+            Segment got = ours.get(want.vaddr());
+            if (got == null || got.end() != want.end() || got.fileSize() == want.fileSize()
+                    || unknownArea(want.vaddr()) != null) {
+                continue;
+            }
+            boolean anonymous = mapped.stream().noneMatch(f -> Long.compareUnsigned(f.start(), want.end()) < 0
+                    && Long.compareUnsigned(want.vaddr(), f.end()) < 0);
+            if (got.fileSize() == 0 && want.fileSize() == want.memSize() && anonymous && zeros(expected, want)) {
+                continue;
+            }
+            say("segment 0x%x-0x%x carries %d bytes, expected %d", want.vaddr(), want.end(), got.fileSize(),
+                    want.fileSize());
+        }
+    }
+
+    private static boolean zeros(CoreFile core, Segment s) throws IOException {
+        for (long at = 0; at < s.fileSize(); at += PAGE) {
+            byte[] page = core.bytesAt(s.vaddr() + at, (int) Math.min(PAGE, s.fileSize() - at));
+            if (page != null && !zero(page)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void memory() throws IOException {

@@ -28,6 +28,10 @@ public final class CoreFile implements AutoCloseable {
     public record NoteEntry(String owner, int type, byte[] desc, long offset) {
     }
 
+    /** An entry of NT_FILE: [start, end) maps {@code name} from page {@code pageOffset} on. */
+    public record MappedFile(long start, long end, long pageOffset, String name) {
+    }
+
     private final String name;
     private final FileChannel channel;
     private final long size;
@@ -225,6 +229,44 @@ public final class CoreFile implements AutoCloseable {
             }
         }
         return threads;
+    }
+
+    /**
+     * NT_FILE's entries (fs/binfmt_elf.c fill_files_note): count and page size, then count
+     * {start, end, file_ofs} triples, then count NUL-terminated names. Empty without NT_FILE.
+     */
+    public List<MappedFile> mappedFiles() throws ImageFormatException {
+        NoteEntry note = notes.stream().filter(n -> n.type() == Elf.NT_FILE).findFirst().orElse(null);
+        if (note == null) {
+            return List.of();
+        }
+        byte[] desc = note.desc();
+        int word = elfClass.word();
+        ByteBuffer b = ByteBuffer.wrap(desc).order(ByteOrder.LITTLE_ENDIAN);
+        if (desc.length < 2 * word) {
+            throw new ImageFormatException(name, note.offset(), "NT_FILE of " + desc.length + " bytes");
+        }
+        long count = word(b, 0);
+        if (count < 0 || count > (desc.length - 2L * word) / (3L * word)) {
+            throw new ImageFormatException(name, note.offset(), "NT_FILE counts " + Long.toUnsignedString(count)
+                    + " files in " + desc.length + " bytes");
+        }
+        List<MappedFile> files = new ArrayList<>();
+        int at = (int) (2 * word + 3 * word * count);
+        for (int i = 0; i < count; i++) {
+            int o = 2 * word + 3 * word * i;
+            int nul = at;
+            while (nul < desc.length && desc[nul] != 0) {
+                nul++;
+            }
+            if (nul == desc.length) {
+                throw new ImageFormatException(name, note.offset(), "NT_FILE has fewer names than files");
+            }
+            files.add(new MappedFile(word(b, o), word(b, o + word), word(b, o + 2 * word),
+                    new String(desc, at, nul - at, StandardCharsets.UTF_8)));
+            at = nul + 1;
+        }
+        return files;
     }
 
     public static boolean processWide(int noteType) {
