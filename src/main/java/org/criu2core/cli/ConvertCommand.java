@@ -61,12 +61,17 @@ final class ConvertCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--jobs must be at least 1, not " + jobs);
         }
         var options = new Criu2Core.Options(rootOption.root, filter, pids, ConsoleProgress.forTerminal(quiet), jobs);
+        int[] imageWarnings = {0};
         var report = Criu2Core.convert(images, out, options, outcome -> {
             if (outcome instanceof Criu2Core.Written w) {
                 var r = w.result();
                 say(err, String.format("%s: %s, %d thread%s, %d segments, %s bytes%s", r.core(), r.arch(),
                         r.threads(), r.threads() == 1 ? "" : "s", r.segments(), r.size(),
                         r.lazyPages() > 0 ? ", " + r.lazyPages() + " lazy pages left as zeros" : ""));
+                for (String warning : r.warnings()) {
+                    say(err, "warning: " + warning);
+                }
+                imageWarnings[0] += r.warnings().size();
             } else if (outcome instanceof Criu2Core.Skipped s) {
                 say(err, String.format("process %d (%s): %s, no memory image; no core", s.pid(), s.comm(),
                         s.state().name().toLowerCase()));
@@ -87,7 +92,7 @@ final class ConvertCommand implements Callable<Integer> {
                 .mapToLong(o -> ((Criu2Core.Written) o).result().size()).sum();
         long skipped = outcomes.stream().filter(o -> o instanceof Criu2Core.Skipped).count();
         long failed = outcomes.size() - written - skipped;
-        int warnings = report.missingFiles().size();
+        int warnings = report.missingFiles().size() + imageWarnings[0];
         say(err, String.format("%d core%s written (%d bytes), %d skipped, %d failed, %d warning%s", written,
                 written == 1 ? "" : "s", bytes, skipped, failed, warnings, warnings == 1 ? "" : "s"));
         return report.allWritten() ? 0 : Main.EXIT_FAILURE;

@@ -75,9 +75,18 @@ final class InfoCommand implements Callable<Integer> {
                     k.bytes() / (double) MIB));
             out.printf("  pages: %d saved here, %d in the parent snapshot, %d lazy (not in the images), %d not saved%n",
                     m.presentPages(), m.parentPages(), m.lazyPages(), m.unsavedPages());
+            for (var g : m.guards()) {
+                out.printf("  guard pages 0x%x-0x%x (%d) in the %s VMA 0x%x-0x%x%n", g.start(), g.end(),
+                        (g.end() - g.start()) / m.pageSize(), g.vmaKind(), g.vmaStart(), g.vmaEnd());
+            }
             for (var f : p.mappedFiles()) {
                 out.printf("  file  %s (%d VMA%s, %.1f MiB)%n", f.path(), f.vmas(), f.vmas() == 1 ? "" : "s",
                         f.bytes() / (double) MIB);
+            }
+        }
+        for (var p : info.processes()) {
+            for (String warning : p.warnings()) {
+                out.printf("warning: %s%n", warning);
             }
         }
     }

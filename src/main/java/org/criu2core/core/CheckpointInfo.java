@@ -26,14 +26,22 @@ public record CheckpointInfo(String path, Images images, List<ProcessInfo> proce
                          boolean incremental) {
     }
 
+    /** {@code warnings}: what the images hold that this tool leaves out. */
     public record ProcessInfo(int pid, int ppid, int pgid, int sid, String comm, String state, String arch,
                               List<Integer> threads, String commandLine, MemoryInfo memory,
-                              List<FileInfo> mappedFiles, String error) {
+                              List<FileInfo> mappedFiles, List<String> warnings, String error) {
     }
 
-    /** Pages are counted in {@code pageSize} units; "unsaved" pages lie in VMAs but in no pagemap. */
+    /**
+     * Pages are counted in {@code pageSize} units; "unsaved" pages lie in VMAs but in no pagemap.
+     * {@code guards} are the ranges MADV_GUARD_INSTALL made guard pages, each in its VMA.
+     */
     public record MemoryInfo(int vmas, long bytes, long pageSize, Map<String, Kind> byKind, long presentPages,
-                             long parentPages, long lazyPages, long unsavedPages) {
+                             long parentPages, long lazyPages, long unsavedPages, List<Guard> guards) {
+    }
+
+    /** Guard pages [start, end) in the VMA [vmaStart, vmaEnd) of the kind {@code vmaKind}. */
+    public record Guard(long start, long end, long vmaStart, long vmaEnd, String vmaKind) {
     }
 
     public record Kind(int vmas, long bytes) {
@@ -63,7 +71,7 @@ public record CheckpointInfo(String path, Images images, List<ProcessInfo> proce
                 processes.add(process(checkpoint, checkpoint.process(entry), root));
             } catch (IOException | RuntimeException e) {
                 processes.add(new ProcessInfo(entry.pid(), entry.ppid(), entry.pgid(), entry.sid(), null, null, null,
-                        entry.threads(), null, null, List.of(), e.getMessage()));
+                        entry.threads(), null, null, List.of(), List.of(), e.getMessage()));
             }
         }
         return new CheckpointInfo(checkpoint.dir().path().toString(), images, processes);
@@ -75,11 +83,11 @@ public record CheckpointInfo(String path, Images images, List<ProcessInfo> proce
         Arch arch = Arch.of(p, checkpoint.dir().display("core-" + p.pid() + ".img"));
         if (!p.hasMemory()) {
             return new ProcessInfo(p.pid(), p.ppid(), p.pgid(), p.sid(), p.comm(), state, arch.name(), tids, null, null,
-                    List.of(), null);
+                    List.of(), p.warnings(), null);
         }
         try (var memory = ProcessMemory.open(checkpoint, p, root)) {
             return new ProcessInfo(p.pid(), p.ppid(), p.pgid(), p.sid(), p.comm(), state, arch.name(), tids,
-                    commandLine(p, memory), memory(checkpoint, p, memory.pages()), files(p), null);
+                    commandLine(p, memory), memory(checkpoint, p, memory.pages()), files(p), memory.warnings(), null);
         }
     }
 
@@ -94,10 +102,22 @@ public record CheckpointInfo(String path, Images images, List<ProcessInfo> proce
         if (vma.has(VmaStatus.VMA_AREA_VSYSCALL)) {
             return "vsyscall";
         }
-        if (vma.shmem()) {
-            return vma.file() != null && !vma.file().path().equals("/dev/zero") ? "memfd" : "anonymous shared";
+        if (vma.has(VmaStatus.VMA_AREA_UPROBES)) {
+            return "uprobes";
         }
-        if (vma.file() != null) {
+        if (vma.hugetlb()) {
+            return vma.shared() ? "hugetlb shared" : "hugetlb private";
+        }
+        MappedFile file = vma.file();
+        if (file != null && file.kind() != MappedFile.Kind.REGULAR) {
+            return switch (file.kind()) {
+                case AIO_RING -> "aio ring";
+                case SOCKET -> "packet ring";
+                case SYSV -> "sysv shm";
+                default -> file.path().equals("/dev/zero") ? "anonymous shared" : "memfd";
+            };
+        }
+        if (file != null) {
             return vma.shared() ? "file shared" : "file private";
         }
         if (vma.has(VmaStatus.VMA_AREA_HEAP)) {
@@ -128,7 +148,14 @@ public record CheckpointInfo(String path, Images images, List<ProcessInfo> proce
             }
         }
         long unsaved = bytes / pages.pageSize() - present - parent - lazy;
-        return new MemoryInfo(p.vmas().size(), bytes, pages.pageSize(), byKind, present, parent, lazy, unsaved);
+        List<Guard> guards = new ArrayList<>();
+        for (Vma vma : p.vmas()) {
+            for (Vma.Range g : vma.guards()) {
+                guards.add(new Guard(g.start(), g.end(), vma.start(), vma.end(), kind(vma)));
+            }
+        }
+        return new MemoryInfo(p.vmas().size(), bytes, pages.pageSize(), byKind, present, parent, lazy, unsaved,
+                guards);
     }
 
     private static List<FileInfo> files(Process p) {

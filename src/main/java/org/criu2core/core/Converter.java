@@ -16,8 +16,15 @@ import org.criu2core.model.Process;
  * only ever a whole core.
  */
 public final class Converter {
-    /** What a conversion made. */
-    public record Result(int pid, Path core, long size, int segments, int threads, String arch, long lazyPages) {
+    /**
+     * What a conversion made; {@code warnings} say what the images hold that the core cannot, each
+     * one line naming the image.
+     */
+    public record Result(int pid, Path core, long size, int segments, int threads, String arch, long lazyPages,
+                         List<String> warnings) {
+        public Result {
+            warnings = List.copyOf(warnings);
+        }
     }
 
     /** Larger than any filesystem holds (ext4: 16 TiB, XFS: 8 EiB); beyond, sums could overflow. */
@@ -63,9 +70,10 @@ public final class Converter {
             CoreLayout layout = CoreLayout.plan(arch, arch.elfFlags(auxv), notes, process.vmas(), sizes);
             Path core = outDir.resolve(coreName(process.pid()));
             progress.start(core.getFileName().toString(), layout.fileSize());
+            List<String> warnings = memory.warnings();
             AtomicFile.write(core, channel -> CoreWriter.write(layout, memory, channel, progress));
             return new Result(process.pid(), core, Files.size(core), layout.segments().size(),
-                    process.threads().size(), arch.name(), memory.lazyPages());
+                    process.threads().size(), arch.name(), memory.lazyPages(), warnings);
         }
     }
 

@@ -7,8 +7,13 @@ import org.criu2core.model.Vma;
 
 /**
  * Which bytes of each VMA a core carries, by /proc/PID/coredump_filter bits, as the kernel's
- * vma_dump_size() (fs/coredump.c) decides it. The kernel asks whether a private VMA has an
- * anon_vma, that is, whether it was ever written; the images say that by holding its pages.
+ * vma_dump_size() (fs/coredump.c) decides it, test for test in its order.
+ *
+ * <p>One thing the kernel asks the images cannot answer: whether a private VMA has an anon_vma,
+ * which the kernel gives it when a page is first written (or a guard page installed) and keeps
+ * when the pages go. The images say it by holding pages of the VMA, or a guard range in an
+ * anonymous one; an area that was written and then lost all its pages (MADV_DONTNEED, a split
+ * after the write) has one in the kernel and none here. docs/core-format.md lists those cases.
  */
 public record DumpFilter(long bits) {
     // MMF_DUMP_* (include/linux/sched/coredump.h)
@@ -31,19 +36,23 @@ public record DumpFilter(long bits) {
 
     /** How many bytes from the start of {@code vma} the core carries. */
     public long dumpSize(Vma vma, ProcessMemory memory) throws IOException {
+        // always_dump_vma: the gate area and special mappings with a name
         if (vma.special()) {
             return vma.size();
         }
         if (vma.dontDump()) {
             return 0;
         }
+        if (vma.hugetlb()) {
+            return has(vma.shared() ? HUGETLB_SHARED : HUGETLB_PRIVATE) ? vma.size() : 0;
+        }
         MappedFile file = vma.file();
         if (vma.shared()) {
-            // shmem with no name in any filesystem (nlink 0) counts as anonymous
-            boolean anonymous = file == null || file.kind() == MappedFile.Kind.MEMFD;
+            // a shared file with no link (shmem, SysV, a deleted file) counts as anonymous
+            boolean anonymous = file == null || file.unlinked();
             return has(anonymous ? ANON_SHARED : MAPPED_SHARED) ? vma.size() : 0;
         }
-        if (memory.hasSavedPages(vma) && has(ANON_PRIVATE)) {
+        if (hasAnonVma(vma, memory) && has(ANON_PRIVATE)) {
             return vma.size();
         }
         if (file == null) {
@@ -57,6 +66,15 @@ public record DumpFilter(long bits) {
             return Math.min(memory.pageSize(), vma.size());
         }
         return 0;
+    }
+
+    /**
+     * vma->anon_vma, as far as the images tell: some of its pages were saved, or it is anonymous
+     * and has guard pages (madvise_guard_install() gives an anonymous VMA one; since Linux 6.18's
+     * VM_MAYBE_GUARD, not a file mapping).
+     */
+    static boolean hasAnonVma(Vma vma, ProcessMemory memory) {
+        return memory.hasSavedPages(vma) || (vma.file() == null && !vma.guards().isEmpty());
     }
 
     private static boolean startsWithElfHeader(Vma vma, ProcessMemory memory) throws IOException {

@@ -3,7 +3,9 @@ package org.criu2core.core;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.criu2core.arch.Arch;
 import org.criu2core.arch.Auxv;
@@ -101,6 +103,55 @@ public final class ProcessMemory implements AutoCloseable {
     /** Whether the images hold any page of the VMA itself (not of a file it maps). */
     public boolean hasSavedPages(Vma vma) {
         return pages.anyIn(vma.start(), vma.end());
+    }
+
+    /**
+     * What the core cannot hold as the process had it: what the images carry that this tool does
+     * not know, and saved pages that are holes in their pages file.
+     */
+    public List<String> warnings() throws IOException {
+        List<String> out = new ArrayList<>(process.warnings());
+        out.addAll(pages.warnings());
+        out.addAll(punchedPages());
+        return out;
+    }
+
+    /**
+     * Pages a pagemap says are in a pages file where that file has a hole: `criu dedup` and
+     * `criu dump --auto-dedup` punch out a parent's pages once a later dump has its own copy, and
+     * leave its pagemap as it was. They read as zeros, which may not be what the process had (or
+     * may: cp --sparse makes holes of pages that were zeros). One line per pages file.
+     */
+    private List<String> punchedPages() throws IOException {
+        Map<Path, long[]> byFile = new java.util.LinkedHashMap<>(); // pages, first address, end address
+        for (int r = 0; r < pages.runs(); r++) {
+            if (!pages.present(r)) {
+                continue;
+            }
+            OpenFile file = open(pages.file(r));
+            if (!file.mayHaveHoles()) {
+                continue;
+            }
+            long from = pages.fileOffset(r);
+            long to = from + (pages.end(r) - pages.start(r));
+            for (long cursor = from; cursor < to; ) {
+                long data = Math.min(file.dataFrom(cursor), to);
+                if (data > cursor) {
+                    long first = pages.start(r) + (cursor - from) / pageSize() * pageSize();
+                    long end = pages.start(r) + (data - from + pageSize() - 1) / pageSize() * pageSize();
+                    long[] seen = byFile.computeIfAbsent(pages.file(r), f -> new long[] {0, first, end});
+                    seen[0] += (end - first) / pageSize();
+                    seen[2] = end;
+                }
+                cursor = data < to ? Math.min(file.holeFrom(data), to) : to;
+            }
+        }
+        List<String> out = new ArrayList<>();
+        byFile.forEach((file, seen) -> out.add(String.format("%s: holes where %d saved page%s between 0x%x and 0x%x "
+                + "should be: they read as zeros, right if a copy (cp --sparse, tar -S) made holes of pages of "
+                + "zeros, wrong if criu dedup punched them out", file, seen[0], seen[0] == 1 ? "" : "s", seen[1],
+                seen[2])));
+        return out;
     }
 
     /** Pages that were lazy (left to a page server) in the ranges visited so far: read as zeros. */

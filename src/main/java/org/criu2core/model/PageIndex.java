@@ -4,7 +4,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.criu2core.image.CheckpointException;
@@ -25,6 +27,7 @@ public final class PageIndex {
     static final int PE_PARENT = 1 << 0;
     static final int PE_LAZY = 1 << 1;
     static final int PE_PRESENT = 1 << 2;
+    static final int PE_KNOWN = PE_PARENT | PE_LAZY | PE_PRESENT;
 
     /** A run's pages are in {@link #file(int)}; else they are lazy: not in the images. */
     private static final Path LAZY = null;
@@ -36,9 +39,10 @@ public final class PageIndex {
     private final long[] fileOffset;
     private final long[] entryOffset;
     private final int count;
+    private final List<String> warnings;
 
     private PageIndex(long pageSize, long[] start, long[] end, Path[] file, long[] fileOffset, long[] entryOffset,
-                      int count) {
+                      int count, List<String> warnings) {
         this.pageSize = pageSize;
         this.start = start;
         this.end = end;
@@ -46,10 +50,16 @@ public final class PageIndex {
         this.fileOffset = fileOffset;
         this.entryOffset = entryOffset;
         this.count = count;
+        this.warnings = List.copyOf(warnings);
     }
 
     public static PageIndex empty(long pageSize) {
-        return new PageIndex(pageSize, new long[0], new long[0], new Path[0], new long[0], new long[0], 0);
+        return new PageIndex(pageSize, new long[0], new long[0], new Path[0], new long[0], new long[0], 0, List.of());
+    }
+
+    /** What the pagemaps (this one and its parents') hold that this tool leaves out. */
+    public List<String> warnings() {
+        return warnings;
     }
 
     /** Where in the pagemap image the entry that begins the run is, for messages. */
@@ -144,9 +154,19 @@ public final class PageIndex {
             var runs = new Runs(image.entries().size());
             long offset = 0;
             long previousEnd = 0;
+            int unknownFlags = 0;
             for (int n = 1; n < image.entries().size(); n++) {
                 ImageEntry entry = image.entries().get(n);
                 var pe = (pagemap_entry) entry.message();
+                if (!pe.getUnknownFields().asMap().isEmpty()) {
+                    // CRIU's --compress (criu-dev, 2026) adds fields saying how each run's bytes are
+                    // packed in the pages file; with any field this tool does not know, the pages
+                    // cannot be found where it looks for them
+                    throw new ImageFormatException(name, entry.offset(), "entry " + n + " has pagemap_entry fields "
+                            + pe.getUnknownFields().asMap().keySet() + " this tool does not know: compressed pages "
+                            + "(criu dump --compress) are not supported; `crit decompress` the checkpoint first");
+                }
+                unknownFlags |= pe.getFlags() & ~PE_KNOWN;
                 long vaddr = pe.getVaddr();
                 long pages = pe.hasNrPages() ? pe.getNrPages() : Integer.toUnsignedLong(pe.getCompatNrPages());
                 int flags = pe.hasFlags() ? pe.getFlags() : pe.getInParent() ? PE_PARENT : PE_PRESENT;
@@ -191,7 +211,13 @@ public final class PageIndex {
                             + Integer.toHexString(flags) + " say neither present, in parent nor lazy");
                 }
             }
-            return runs.build(pageSize);
+            List<String> warnings = new ArrayList<>();
+            if (unknownFlags != 0) {
+                warnings.add(String.format("%s: pagemap flags 0x%x (from a CRIU newer than this tool) left out", name,
+                        unknownFlags));
+            }
+            parent.ifPresent(p -> warnings.addAll(p.warnings()));
+            return runs.build(pageSize, warnings);
         }
 
         private PageIndex parentIndex(CheckpointDir dir, String pagemap, String name, long at) throws IOException {
@@ -266,8 +292,8 @@ public final class PageIndex {
             }
         }
 
-        PageIndex build(long pageSize) {
-            return new PageIndex(pageSize, start, end, file, offset, entry, count);
+        PageIndex build(long pageSize, List<String> warnings) {
+            return new PageIndex(pageSize, start, end, file, offset, entry, count, warnings);
         }
     }
 }

@@ -7,9 +7,11 @@ import org.criu2core.image.proto.Mm.mm_entry;
 
 /**
  * One process of the tree: ids from pstree.img, its threads (the thread whose id is the pid
- * first), and, when it was alive, its memory: mm-PID.img and its VMAs in address order.
+ * first), and, when it was alive, its memory: mm-PID.img and its VMAs in address order. {@code
+ * warnings} say what its images hold that this tool leaves out.
  */
-public record Process(int pid, int ppid, int pgid, int sid, List<Thread> threads, mm_entry mm, List<Vma> vmas) {
+public record Process(int pid, int ppid, int pgid, int sid, List<Thread> threads, mm_entry mm, List<Vma> vmas,
+                      List<String> warnings) {
     /**
      * task_core_entry.task_state (compel/include/uapi/task-state.h). crit's names for 3 and 6 are
      * swapped; decode keeps crit's, this keeps CRIU's.
@@ -36,6 +38,7 @@ public record Process(int pid, int ppid, int pgid, int sid, List<Thread> threads
     public Process {
         threads = List.copyOf(threads);
         vmas = List.copyOf(vmas);
+        warnings = List.copyOf(warnings);
     }
 
     public Thread mainThread() {
