@@ -3,6 +3,7 @@ package org.criu2core.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -205,9 +206,17 @@ public final class Criu2Core {
         return ImageJson.toJson(ImageReader.read(image), pretty);
     }
 
-    /** Writes the image that {@code json} (as {@link #decode} gives it) describes. */
+    /** Writes the image that {@code json} (as {@link #decode} gives it) describes, little-endian. */
     public static void encode(JsonNode json, Path image) throws IOException {
-        Image decoded = ImageJson.fromJson(json, image.toString());
+        encode(json, image, ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /**
+     * Writes the image that {@code json} describes with its magic and size words in {@code order}:
+     * big-endian for a checkpoint of s390x, which the JSON does not say.
+     */
+    public static void encode(JsonNode json, Path image, ByteOrder order) throws IOException {
+        Image decoded = ImageJson.fromJson(json, image.toString(), order);
         Files.write(image, ImageWriter.toBytes(decoded));
     }
 }

@@ -12,6 +12,7 @@ import java.io.ByteArrayOutputStream;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -52,8 +53,19 @@ public final class ImageJson {
         return root;
     }
 
-    /** The inverse of {@link #toJson}; {@code name} names the JSON in errors. */
+    /**
+     * The inverse of {@link #toJson}, for a little-endian machine; {@code name} names the JSON in
+     * errors.
+     */
     public static Image fromJson(JsonNode root, String name) throws CheckpointException {
+        return fromJson(root, name, ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /**
+     * The inverse of {@link #toJson}, framed in {@code order}: crit's JSON does not say the byte
+     * order of the image it came from, as crit writes images in its own machine's.
+     */
+    public static Image fromJson(JsonNode root, String name, ByteOrder order) throws CheckpointException {
         String magic = root.path("magic").asText("");
         ImageKind kind = ImageKind.of(magic).orElseThrow(() -> new CheckpointException(name,
                 "\"magic\" is " + root.path("magic") + ": not a kind of image criu2core has a schema for"));
@@ -80,7 +92,7 @@ public final class ImageJson {
                 throw new CheckpointException(name, where + ": " + e.getMessage());
             }
         }
-        return new Image(magic, out);
+        return new Image(magic, out, order);
     }
 
     // --- message to JSON (pb2dict) ---

@@ -14,11 +14,13 @@ import java.util.List;
 /**
  * Reads CRIU image files:
  * <pre>
- *   IMAGE ::= [ IMG_COMMON | IMG_SERVICE ] MAGIC { ENTRY }      (all words u32, little-endian)
+ *   IMAGE ::= [ IMG_COMMON | IMG_SERVICE ] MAGIC { ENTRY }      (all words u32)
  *   ENTRY ::= SIZE MESSAGE [ EXTRA ]                            (SIZE = length of MESSAGE)
  * </pre>
- * Every length read from the file is checked against what the file has left before anything
- * is allocated for it.
+ * The words are in the byte order of the machine that dumped (criu/image.c writes them as they
+ * are in memory): little-endian but on s390x. The first magic word says which, as it is a known
+ * magic in one order only. Every length read from the file is checked against what the file has
+ * left before anything is allocated for it.
  */
 public final class ImageReader {
     /** Far larger than any image but pages files, which are never read through here. */
@@ -77,11 +79,11 @@ public final class ImageReader {
         /** Fills {@code into} from {@code at}; the caller has checked the bytes are there. */
         void read(long at, byte[] into) throws IOException;
 
-        /** The little-endian u32 at {@code at}, as the sizes and magics of images are. */
-        default int word(long at) throws IOException {
+        /** The u32 at {@code at} in {@code order}, as the sizes and magics of images are. */
+        default int word(long at, ByteOrder order) throws IOException {
             byte[] b = new byte[4];
             read(at, b);
-            return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getInt();
+            return ByteBuffer.wrap(b).order(order).getInt();
         }
     }
 
@@ -98,10 +100,11 @@ public final class ImageReader {
 
         /** Without an array per word: a pagemap has one word per entry, tens of thousands. */
         @Override
-        public int word(long at) {
+        public int word(long at, ByteOrder order) {
             int i = (int) at;
-            return (bytes[i] & 0xff) | (bytes[i + 1] & 0xff) << 8 | (bytes[i + 2] & 0xff) << 16
+            int le = (bytes[i] & 0xff) | (bytes[i + 1] & 0xff) << 8 | (bytes[i + 2] & 0xff) << 16
                     | (bytes[i + 3] & 0xff) << 24;
+            return order == ByteOrder.LITTLE_ENDIAN ? le : Integer.reverseBytes(le);
         }
     }
 
@@ -134,30 +137,47 @@ public final class ImageReader {
     private static Image read(Source in, String name, boolean payloads) throws IOException {
         long size = in.size();
         long[] at = {0};
-        String magic = readMagic(in, size, at, name);
+        if (size < 4) {
+            throw new ImageFormatException(name, 0, "file of " + size + " bytes has no magic word");
+        }
+        ByteOrder order = byteOrder(in.word(0, ByteOrder.LITTLE_ENDIAN));
+        String magic = readMagic(in, size, at, name, order);
         ImageKind kind = ImageKind.of(magic).orElseThrow(() -> new ImageFormatException(name, 0,
                 magic + " image: criu2core has no schema for this kind of image"));
         List<ImageEntry> entries = new ArrayList<>();
         while (at[0] < size) {
             int index = entries.size();
-            entries.add(readEntry(in, size, at, name, kind.entryAt(index), kind.extraAt(index), index, payloads));
+            entries.add(readEntry(in, size, at, name, kind.entryAt(index), kind.extraAt(index), index, payloads,
+                    order));
         }
-        return new Image(magic, entries);
+        return new Image(magic, entries, order);
     }
 
-    private static String readMagic(Source in, long size, long[] at, String name) throws IOException {
-        if (size < 4) {
-            throw new ImageFormatException(name, 0, "file of " + size + " bytes has no magic word");
-        }
+    /**
+     * The byte order of an image whose first word, read little-endian, is {@code first}: big-endian
+     * when that is no magic but its bytes reversed are one. No magic is another reversed, so
+     * one reading at most names a magic; an image that is neither fails on its magic.
+     */
+    static ByteOrder byteOrder(int first) {
+        return isMagic(first) || !isMagic(Integer.reverseBytes(first)) ? ByteOrder.LITTLE_ENDIAN
+                : ByteOrder.BIG_ENDIAN;
+    }
+
+    private static boolean isMagic(int word) {
+        return word == Magic.IMG_COMMON || word == Magic.IMG_SERVICE || Magic.name(word).isPresent();
+    }
+
+    private static String readMagic(Source in, long size, long[] at, String name, ByteOrder order)
+            throws IOException {
         // v1 images and the inventory have only their own magic, like crit, accept either form
-        int first = in.word(0);
+        int first = in.word(0, order);
         int magic = first;
         at[0] = 4;
         if (first == Magic.IMG_COMMON || first == Magic.IMG_SERVICE) {
             if (size < 8) {
                 throw new ImageFormatException(name, 4, "truncated after the first magic word");
             }
-            magic = in.word(4);
+            magic = in.word(4, order);
             at[0] = 8;
         }
         long magicAt = at[0] - 4;
@@ -167,14 +187,15 @@ public final class ImageReader {
     }
 
     private static ImageEntry readEntry(Source in, long size, long[] at, String name, Message type,
-                                        ExtraPayload extra, int index, boolean payloads) throws IOException {
+                                        ExtraPayload extra, int index, boolean payloads, ByteOrder order)
+            throws IOException {
         long offset = at[0];
         long left = size - offset;
         if (left < 4) {
             throw new ImageFormatException(name, offset, "entry " + index + ": truncated size word ("
                     + left + " of 4 bytes)");
         }
-        long length = Integer.toUnsignedLong(in.word(offset));
+        long length = Integer.toUnsignedLong(in.word(offset, order));
         left -= 4;
         if (length > left) {
             throw new ImageFormatException(name, offset, "entry " + index + ": size " + length

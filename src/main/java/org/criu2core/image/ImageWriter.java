@@ -6,7 +6,7 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
-/** Writes an {@link Image} in the framing {@link ImageReader} reads. */
+/** Writes an {@link Image} in the framing {@link ImageReader} reads, in the image's byte order. */
 public final class ImageWriter {
     private ImageWriter() {
     }
@@ -14,14 +14,15 @@ public final class ImageWriter {
     public static void write(Image image, OutputStream out) throws IOException {
         int magic = Magic.value(image.magic())
                 .orElseThrow(() -> new IllegalArgumentException("unknown magic name " + image.magic()));
+        ByteOrder order = image.byteOrder();
         var leading = Magic.leadingMagic(image.magic());
         if (leading.isPresent()) {
-            out.write(le32(leading.get()));
+            out.write(u32(leading.get(), order));
         }
-        out.write(le32(magic));
+        out.write(u32(magic, order));
         for (ImageEntry entry : image.entries()) {
             byte[] message = entry.message().toByteArray();
-            out.write(le32(message.length));
+            out.write(u32(message.length, order));
             out.write(message);
             out.write(entry.extra());
         }
@@ -37,7 +38,7 @@ public final class ImageWriter {
         return out.toByteArray();
     }
 
-    private static byte[] le32(int value) {
-        return ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(value).array();
+    private static byte[] u32(int value, ByteOrder order) {
+        return ByteBuffer.allocate(4).order(order).putInt(value).array();
     }
 }
