@@ -5,6 +5,7 @@ import static org.criu2core.elf.Elf.LINUX;
 import static org.criu2core.elf.Elf.NT_ARM_TLS;
 import static org.criu2core.elf.Elf.NT_PRFPREG;
 
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import org.criu2core.elf.CoreFile;
@@ -15,6 +16,9 @@ import org.criu2core.image.proto.Core.core_entry;
 
 /** aarch64 tasks, as arch/arm64/kernel/ptrace.c aarch64_regsets[] describes them. */
 final class Aarch64 extends RegsetTable {
+    /** aarch64 as CRIU runs on it: little-endian. */
+    private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
+
     /** struct user_pt_regs (arch/arm64/include/uapi/asm/ptrace.h): u64 regs[31], sp, pc, pstate. */
     private static final int GPREGS = 31;
     private static final int PR_REG_SIZE = (GPREGS + 3) * 8;
@@ -43,10 +47,10 @@ final class Aarch64 extends RegsetTable {
     static final Aarch64 INSTANCE = new Aarch64();
 
     private Aarch64() {
-        super("aarch64", ElfClass.ELF64, Elf.EM_AARCH64, NAMES, List.of(
+        super("aarch64", ElfClass.ELF64, ORDER, Elf.EM_AARCH64, NAMES, List.of(
                 new Regset(NT_PRFPREG, CORE, FPSIMD_SIZE, Aarch64::fpsimd),
                 new Regset(NT_ARM_TLS, LINUX, TLS_SIZE,
-                        c -> new Struct(TLS_SIZE).u64(0, c.getTiAarch64().getTls()).toBytes())));
+                        c -> new Struct(TLS_SIZE, ORDER).u64(0, c.getTiAarch64().getTls()).toBytes())));
     }
 
     @Override
@@ -57,7 +61,7 @@ final class Aarch64 extends RegsetTable {
     @Override
     public byte[] generalRegisters(core_entry core) {
         var regs = core.getTiAarch64().getGpregs();
-        var out = new Struct(PR_REG_SIZE);
+        var out = new Struct(PR_REG_SIZE, ORDER);
         for (int i = 0; i < Math.min(GPREGS, regs.getRegsCount()); i++) {
             out.u64(8 * i, regs.getRegs(i));
         }
@@ -72,7 +76,7 @@ final class Aarch64 extends RegsetTable {
 
     private static byte[] fpsimd(core_entry core) {
         var fp = core.getTiAarch64().getFpsimd();
-        var out = new Struct(FPSIMD_SIZE);
+        var out = new Struct(FPSIMD_SIZE, ORDER);
         for (int i = 0; i < Math.min(64, fp.getVregsCount()); i++) {
             out.u64(8 * i, fp.getVregs(i)); // each vreg as its low then high 64 bits
         }

@@ -1,5 +1,6 @@
 package org.criu2core.arch;
 
+import java.nio.ByteOrder;
 import java.util.List;
 import org.criu2core.elf.CoreFile;
 import org.criu2core.elf.CoreStructs;
@@ -16,10 +17,13 @@ import org.criu2core.model.Process;
  * architecture it is.
  */
 public interface Arch {
-    /** A name for messages: x86_64, i386, aarch64, armv7l. */
+    /** A name for messages: x86_64, i386, aarch64, armv7l, riscv64. */
     String name();
 
     ElfClass elfClass();
+
+    /** The byte order of the task: of every field of its core, and of the raw structs CRIU saves. */
+    ByteOrder byteOrder();
 
     int machine();
 
@@ -69,6 +73,20 @@ public interface Arch {
     /** Names of the registers in pr_reg, in order, as gdb and the kernel's headers name them. */
     List<String> registerNames();
 
+    /** The size in bytes of register {@code index} of pr_reg: a word but for s390x's access registers. */
+    default int registerSize(int index) {
+        return elfClass().word();
+    }
+
+    /**
+     * The bits of register {@code index} of pr_reg that CRIU's images do not hold (it does not save
+     * the register, or changes it for the restore): -1 for the whole register. A comparison with
+     * the kernel's core leaves them out.
+     */
+    default long registerBitsNotInImages(int index) {
+        return 0;
+    }
+
     /**
      * Whether a thread's registers in {@code candidate} are those CRIU prepared for restarting the
      * system call the thread was stopped in, where {@code kernel} holds them as it stopped.
@@ -85,6 +103,15 @@ public interface Arch {
     default List<String> noteDifferences(int type, byte[] expected, byte[] actual,
                                          CoreFile expectedCore, CoreFile actualCore) {
         return java.util.Arrays.equals(expected, actual) ? List.of() : List.of("differs");
+    }
+
+    /**
+     * Whether the kernel writes the thread note {@code type} only for a thread that has used the
+     * state, which the images do not record: a comparison with the kernel's core then compares the
+     * note where both cores have it.
+     */
+    default boolean writtenOnlyOnceUsed(int type) {
+        return false;
     }
 
     /** The thread notes a core of this architecture must have (beyond NT_PRSTATUS). */

@@ -5,6 +5,7 @@ import static org.criu2core.elf.Elf.LINUX;
 import static org.criu2core.elf.Elf.NT_ARM_VFP;
 import static org.criu2core.elf.Elf.NT_PRFPREG;
 
+import java.nio.ByteOrder;
 import java.util.List;
 import java.util.function.ToLongFunction;
 import org.criu2core.elf.Elf;
@@ -18,6 +19,9 @@ import org.criu2core.image.proto.CoreArm.user_arm_regs_entry;
  * has no note for the TLS register (TPIDRURO), which CRIU saves; neither has ours.
  */
 final class Armv7l extends RegsetTable {
+    /** armv7l as CRIU runs on it: little-endian. */
+    private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
+
     /** struct pt_regs as elf_gregset_t (arch/arm/include/uapi/asm/ptrace.h): 18 x u32. */
     private static final List<ToLongFunction<user_arm_regs_entry>> GPREGS = List.of(
             user_arm_regs_entry::getR0, user_arm_regs_entry::getR1, user_arm_regs_entry::getR2,
@@ -43,7 +47,7 @@ final class Armv7l extends RegsetTable {
     static final Armv7l INSTANCE = new Armv7l();
 
     private Armv7l() {
-        super("armv7l", ElfClass.ELF32, Elf.EM_ARM, NAMES, List.of(
+        super("armv7l", ElfClass.ELF32, ORDER, Elf.EM_ARM, NAMES, List.of(
                 new Regset(NT_PRFPREG, CORE, USER_FP_SIZE, c -> new byte[USER_FP_SIZE]),
                 new Regset(NT_ARM_VFP, LINUX, VFP_SIZE, Armv7l::vfp)));
     }
@@ -65,7 +69,7 @@ final class Armv7l extends RegsetTable {
 
     private static byte[] vfp(core_entry core) {
         var fp = core.getTiArm().getFpstate();
-        var out = new Struct(VFP_SIZE);
+        var out = new Struct(VFP_SIZE, ORDER);
         for (int i = 0; i < Math.min(32, fp.getVfpRegsCount()); i++) {
             out.u64(8 * i, fp.getVfpRegs(i));
         }

@@ -3,6 +3,7 @@ package org.criu2core.arch;
 import static org.criu2core.elf.Elf.CORE;
 import static org.criu2core.elf.Elf.NT_PRFPREG;
 
+import java.nio.ByteOrder;
 import java.util.List;
 import java.util.function.ToLongFunction;
 import org.criu2core.elf.Elf;
@@ -16,6 +17,9 @@ import org.criu2core.image.proto.CoreRiscv64.user_riscv64_regs_entry;
  * state: CRIU does not save it). The thread pointer is x4 (tp), in the general registers.
  */
 final class Riscv64 extends RegsetTable {
+    /** riscv64 is little-endian. */
+    private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
+
     /** struct user_regs_struct (arch/riscv/include/uapi/asm/ptrace.h): pc, then x1-x31. */
     private static final List<ToLongFunction<user_riscv64_regs_entry>> GPREGS = List.of(
             user_riscv64_regs_entry::getPc, user_riscv64_regs_entry::getRa, user_riscv64_regs_entry::getSp,
@@ -43,7 +47,7 @@ final class Riscv64 extends RegsetTable {
     static final Riscv64 INSTANCE = new Riscv64();
 
     private Riscv64() {
-        super("riscv64", ElfClass.ELF64, Elf.EM_RISCV, NAMES,
+        super("riscv64", ElfClass.ELF64, ORDER, Elf.EM_RISCV, NAMES,
                 List.of(new Regset(NT_PRFPREG, CORE, D_EXT_SIZE, Riscv64::dExt)));
     }
 
@@ -91,7 +95,7 @@ final class Riscv64 extends RegsetTable {
 
     private static byte[] dExt(core_entry core) {
         var d = core.getTiRiscv64().getFpsimd();
-        var out = new Struct(D_EXT_SIZE);
+        var out = new Struct(D_EXT_SIZE, ORDER);
         for (int i = 0; i < Math.min(32, d.getFCount()); i++) {
             out.u64(8 * i, d.getF(i));
         }

@@ -8,6 +8,7 @@ import static org.criu2core.elf.Elf.NT_PRXFPREG;
 import static org.criu2core.elf.Elf.NT_X86_XSAVE_LAYOUT;
 import static org.criu2core.elf.Elf.NT_X86_XSTATE;
 
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.ToLongFunction;
@@ -30,6 +31,9 @@ import org.criu2core.model.Process;
  * describes them: x86_64_regsets[] and, for 32-bit tasks, ia32_regsets[].
  */
 final class X86 extends RegsetTable {
+    /** x86 is little-endian. */
+    private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
+
     /** struct user_regs_struct (arch/x86/include/asm/user_64.h), in order: 27 x u64. */
     private static final List<ToLongFunction<user_x86_regs_entry>> GPREGS_64 = List.of(
             user_x86_regs_entry::getR15, user_x86_regs_entry::getR14, user_x86_regs_entry::getR13,
@@ -148,7 +152,7 @@ final class X86 extends RegsetTable {
 
     private X86(String name, ElfClass elfClass, int machine, List<ToLongFunction<user_x86_regs_entry>> gpregs,
                 List<String> names, boolean compat) {
-        super(name, elfClass, machine, names, compat
+        super(name, elfClass, ORDER, machine, names, compat
                 ? List.of(
                         // ia32_regsets[]: the i387 view, the FXSAVE view, XSAVE, then the TLS slots
                         new Regset(NT_PRFPREG, CORE, I387_SIZE, c -> i387(c.getThreadInfo())),
@@ -207,7 +211,7 @@ final class X86 extends RegsetTable {
             }
             return layout;
         }
-        var b = java.nio.ByteBuffer.wrap(declared).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        var b = java.nio.ByteBuffer.wrap(declared).order(ORDER);
         for (int i = 0; i + 16 <= declared.length; i += 16) {
             layout.put(b.getInt(i), new int[] {b.getInt(i + 8), b.getInt(i + 4)});
         }
@@ -232,8 +236,8 @@ final class X86 extends RegsetTable {
         if (!java.util.Arrays.equals(expected, 0, FX_PADDING, actual, 0, FX_PADDING)) {
             out.add("legacy area differs");
         }
-        var e = java.nio.ByteBuffer.wrap(expected).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        var a = java.nio.ByteBuffer.wrap(actual).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        var e = java.nio.ByteBuffer.wrap(expected).order(ORDER);
+        var a = java.nio.ByteBuffer.wrap(actual).order(ORDER);
         long xcr0 = e.getLong(XSAVE_XCR0);
         if (a.getLong(XSAVE_XCR0) != xcr0) {
             out.add(String.format("XCR0 0x%x, expected 0x%x", a.getLong(XSAVE_XCR0), xcr0));
@@ -305,7 +309,7 @@ final class X86 extends RegsetTable {
                 present.add(c);
             }
         }
-        var desc = new Struct(16 * present.size());
+        var desc = new Struct(16 * present.size(), ORDER);
         for (int i = 0; i < present.size(); i++) {
             XComponent c = present.get(i);
             desc.u32(16 * i, c.bit()).u32(16 * i + 4, c.size()).u32(16 * i + 8, c.offset());
@@ -324,7 +328,7 @@ final class X86 extends RegsetTable {
     }
 
     static byte[] fxsave(user_x86_fpregs_entry fp) {
-        var out = new Struct(FXSAVE_SIZE);
+        var out = new Struct(FXSAVE_SIZE, ORDER);
         legacy(fp, out);
         return out.toBytes();
     }
@@ -335,7 +339,7 @@ final class X86 extends RegsetTable {
         }
         var x = fp.getXsave();
         long xcr0 = xcr0(x);
-        var out = new Struct(xsaveSize(xcr0));
+        var out = new Struct(xsaveSize(xcr0), ORDER);
         legacy(fp, out);
         out.u64(XSAVE_XCR0, xcr0).u64(XSAVE_HDR_XFEATURES, x.getXstateBv());
         for (XComponent c : XSAVE_COMPONENTS) {
@@ -356,7 +360,7 @@ final class X86 extends RegsetTable {
     static byte[] i387(thread_info_x86 ti) {
         var fp = ti.getFpregs();
         var regs = ti.getGpregs();
-        var out = new Struct(I387_SIZE);
+        var out = new Struct(I387_SIZE, ORDER);
         out.u32(0, fp.getCwd() & 0xffff | 0xffff0000L)
                 .u32(4, fp.getSwd() & 0xffff | 0xffff0000L)
                 .u32(8, twdFxsrToI387(fp))
@@ -373,7 +377,7 @@ final class X86 extends RegsetTable {
     }
 
     private static byte[] stSpace(user_x86_fpregs_entry fp) {
-        var st = new Struct(FX_XMM_SPACE - FX_ST_SPACE);
+        var st = new Struct(FX_XMM_SPACE - FX_ST_SPACE, ORDER);
         u32s(st, 0, fp.getStSpaceList(), st.size());
         return st.toBytes();
     }
@@ -422,7 +426,7 @@ final class X86 extends RegsetTable {
     static final int TLS_ENTRIES = 3;
 
     static byte[] tls(thread_info_x86 ti) {
-        var out = new Struct(TLS_ENTRIES * USER_DESC_SIZE);
+        var out = new Struct(TLS_ENTRIES * USER_DESC_SIZE, ORDER);
         for (int i = 0; i < Math.min(TLS_ENTRIES, ti.getTlsCount()); i++) {
             user_desc_t d = ti.getTls(i);
             int o = i * USER_DESC_SIZE;

@@ -67,7 +67,8 @@ public final class Converter {
                             "the VMAs to dump add up to more than " + MAX_CORE_SIZE + " bytes");
                 }
             }
-            CoreLayout layout = CoreLayout.plan(arch, arch.elfFlags(auxv), notes, process.vmas(), sizes);
+            CoreLayout layout = CoreLayout.plan(arch, arch.elfFlags(auxv), notes, process.vmas(), sizes,
+                    memory.pageSize());
             Path core = outDir.resolve(coreName(process.pid()));
             progress.start(core.getFileName().toString(), layout.fileSize());
             List<String> warnings = memory.warnings();

@@ -19,10 +19,13 @@ import org.criu2core.model.Vma;
  *   segment data, in VMA order, each segment's bytes from the start of its VMA
  *   section header 0, only with more than 65534 segments (PN_XNUM)
  * </pre>
+ * ELF_EXEC_PAGESIZE, which also is every PT_LOAD's p_align, is the task's page size on every
+ * architecture Linux has (4096 on x86, PAGE_SIZE elsewhere: 64 KiB on most ppc64le kernels), so
+ * it comes from AT_PAGESZ as {@code execPageSize}.
  */
 public record CoreLayout(Arch arch, int elfFlags, List<Note> notes, long notesOffset, long notesSize,
                          List<Segment> segments, long dataOffset, boolean extendedNumbering, long sectionHeaderOffset,
-                         long fileSize) {
+                         long fileSize, long execPageSize) {
 
     /** One PT_LOAD: a VMA and the {@code fileSize} bytes of it that the core carries. */
     public record Segment(Vma vma, long offset, long fileSize, int flags) {
@@ -42,7 +45,8 @@ public record CoreLayout(Arch arch, int elfFlags, List<Note> notes, long notesOf
         return segments.size() + 1;
     }
 
-    public static CoreLayout plan(Arch arch, int elfFlags, List<Note> notes, List<Vma> vmas, long[] dumpSizes) {
+    public static CoreLayout plan(Arch arch, int elfFlags, List<Note> notes, List<Vma> vmas, long[] dumpSizes,
+                                  long execPageSize) {
         ElfClass cls = arch.elfClass();
         int segs = vmas.size() + 1;
         long offset = cls.ehdr().size() + (long) segs * cls.phdr().size();
@@ -52,7 +56,7 @@ public record CoreLayout(Arch arch, int elfFlags, List<Note> notes, long notesOf
             notesSize += note.size();
         }
         offset += notesSize;
-        long dataOffset = roundUp(offset, Elf.ELF_EXEC_PAGESIZE);
+        long dataOffset = roundUp(offset, execPageSize);
         offset = dataOffset;
         List<Segment> segments = new ArrayList<>(vmas.size());
         for (int i = 0; i < vmas.size(); i++) {
@@ -64,7 +68,7 @@ public record CoreLayout(Arch arch, int elfFlags, List<Note> notes, long notesOf
         long sectionHeaderOffset = extended ? offset : 0;
         long fileSize = extended ? offset + cls.shdr().size() : offset;
         return new CoreLayout(arch, elfFlags, notes, notesOffset, notesSize, segments, dataOffset, extended,
-                sectionHeaderOffset, fileSize);
+                sectionHeaderOffset, fileSize, execPageSize);
     }
 
     static int flags(Vma vma) {

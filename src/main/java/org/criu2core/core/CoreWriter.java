@@ -2,6 +2,7 @@ package org.criu2core.core;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import org.criu2core.elf.Elf;
 import org.criu2core.elf.ElfClass;
@@ -31,7 +32,7 @@ public final class CoreWriter {
         expect(out, layout.notesOffset(), "program headers");
         ByteBuffer notes = ByteBuffer.allocate((int) layout.notesSize());
         for (Note note : layout.notes()) {
-            note.writeTo(notes);
+            note.writeTo(notes, layout.arch().byteOrder());
         }
         notes.flip();
         writeFully(out, notes);
@@ -72,13 +73,14 @@ public final class CoreWriter {
     /** The ELF header and every program header. */
     static ByteBuffer headers(CoreLayout layout) {
         ElfClass cls = layout.elfClass();
+        ByteOrder order = layout.arch().byteOrder();
         int word = cls.word();
         int phnum = layout.programHeaders();
         var buffer = ByteBuffer.allocate((int) layout.notesOffset());
-        var ehdr = new Struct(cls.ehdr().size())
+        var ehdr = new Struct(cls.ehdr().size(), order)
                 .bytes(0, Elf.ELFMAG)
                 .u8(Elf.EI_CLASS, cls.ident())
-                .u8(Elf.EI_DATA, Elf.ELFDATA2LSB)
+                .u8(Elf.EI_DATA, Elf.elfData(order))
                 .u8(Elf.EI_VERSION, Elf.EV_CURRENT)
                 .u8(Elf.EI_OSABI, layout.arch().osabi())
                 .u16(Elf.E_TYPE, Elf.ET_CORE)
@@ -97,19 +99,19 @@ public final class CoreWriter {
                     .u16(cls.ehdr().eShstrndx(), Elf.SHN_UNDEF);
         }
         buffer.put(ehdr.toBytes());
-        buffer.put(programHeader(cls, Elf.PT_NOTE, 0, layout.notesOffset(), 0, layout.notesSize(), 0, 4));
+        buffer.put(programHeader(cls, order, Elf.PT_NOTE, 0, layout.notesOffset(), 0, layout.notesSize(), 0, 4));
         for (CoreLayout.Segment s : layout.segments()) {
-            buffer.put(programHeader(cls, Elf.PT_LOAD, s.flags(), s.offset(), s.vma().start(), s.fileSize(),
-                    s.vma().size(), Elf.ELF_EXEC_PAGESIZE));
+            buffer.put(programHeader(cls, order, Elf.PT_LOAD, s.flags(), s.offset(), s.vma().start(), s.fileSize(),
+                    s.vma().size(), layout.execPageSize()));
         }
         return buffer.flip();
     }
 
-    private static byte[] programHeader(ElfClass cls, int type, int flags, long offset, long vaddr, long filesz,
-                                        long memsz, long align) {
+    private static byte[] programHeader(ElfClass cls, ByteOrder order, int type, int flags, long offset, long vaddr,
+                                        long filesz, long memsz, long align) {
         int word = cls.word();
         ElfClass.Phdr p = cls.phdr();
-        return new Struct(p.size())
+        return new Struct(p.size(), order)
                 .u32(p.pType(), type)
                 .u32(p.pFlags(), flags)
                 .word(p.pOffset(), offset, word)
@@ -123,7 +125,7 @@ public final class CoreWriter {
     /** Section header 0 of a core with PN_XNUM segments: sh_info holds the real count. */
     static byte[] sectionHeader(CoreLayout layout) {
         ElfClass.Shdr s = layout.elfClass().shdr();
-        return new Struct(s.size())
+        return new Struct(s.size(), layout.arch().byteOrder())
                 .u32(s.shType(), Elf.SHT_NULL)
                 .word(s.shSize(), 1, layout.elfClass().word())
                 .u32(s.shLink(), Elf.SHN_UNDEF)

@@ -9,6 +9,7 @@ import static org.criu2core.elf.Elf.NT_SIGINFO;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,8 +50,9 @@ public final class ProcessNotes {
                 notes.add(new Note(CORE, NT_PRPSINFO, prpsinfo(process, arch, memory)));
                 // no signal caused this core: a well-formed siginfo_t of zeros
                 notes.add(new Note(CORE, NT_SIGINFO, new byte[CoreStructs.SIGINFO_SIZE]));
-                notes.add(new Note(CORE, NT_AUXV, words(auxv, arch.elfClass().word())));
-                notes.add(new Note(CORE, NT_FILE, ntFile(process, arch.elfClass().word(), memory.pageSize())));
+                notes.add(new Note(CORE, NT_AUXV, words(auxv, arch.elfClass().word(), arch.byteOrder())));
+                notes.add(new Note(CORE, NT_FILE, ntFile(process, arch.elfClass().word(), arch.byteOrder(),
+                        memory.pageSize())));
             }
             for (Regset regset : arch.regsets()) {
                 byte[] desc = regset.fill().apply(t.core());
@@ -67,8 +69,8 @@ public final class ProcessNotes {
         CoreStructs.Prstatus layout = arch.prstatus();
         int word = layout.word();
         long wordMask = word == 8 ? -1L : 0xffff_ffffL;
-        return new Struct(layout.size())
-                .word(CoreStructs.Prstatus.PR_SIGPEND, thread.pendingSignals() & wordMask, word)
+        return new Struct(layout.size(), arch.byteOrder())
+                .word(CoreStructs.Prstatus.PR_SIGPEND, thread.pendingSignals(arch.byteOrder()) & wordMask, word)
                 .word(layout.prSighold(), thread.blockedSignals() & wordMask, word)
                 .s32(layout.prPid(), thread.tid())
                 .s32(layout.prPpid(), process.ppid())
@@ -90,7 +92,7 @@ public final class ProcessNotes {
             gid = gid > 0xffff ? OVERFLOW_ID : gid;
         }
         long flags = process.mainCore().hasTc() ? Integer.toUnsignedLong(process.mainCore().getTc().getFlags()) : 0;
-        var out = new Struct(layout.size())
+        var out = new Struct(layout.size(), arch.byteOrder())
                 .u8(Prpsinfo.PR_STATE, state)
                 .u8(Prpsinfo.PR_SNAME, STATE_LETTERS.charAt(state))
                 .u8(Prpsinfo.PR_ZOMB, 0)
@@ -132,7 +134,7 @@ public final class ProcessNotes {
      *   long count; long page_size; { long start, end, file_ofs (in pages) } [count];
      *   then count NUL-terminated names. The descriptor is exactly this long.
      */
-    static byte[] ntFile(Process process, int word, long pageSize) {
+    static byte[] ntFile(Process process, int word, ByteOrder order, long pageSize) {
         List<Vma> mapped = new ArrayList<>();
         for (Vma vma : process.vmas()) {
             if (vma.file() != null) {
@@ -152,13 +154,13 @@ public final class ProcessNotes {
             names.write(0);
         }
         var out = new ByteArrayOutputStream();
-        out.writeBytes(words(header, word));
+        out.writeBytes(words(header, word, order));
         out.writeBytes(names.toByteArray());
         return out.toByteArray();
     }
 
-    static byte[] words(long[] values, int word) {
-        var out = new Struct(values.length * word);
+    static byte[] words(long[] values, int word, ByteOrder order) {
+        var out = new Struct(values.length * word, order);
         for (int i = 0; i < values.length; i++) {
             out.word(i * word, values[i], word);
         }

@@ -14,7 +14,8 @@ import org.criu2core.image.ImageFormatException;
 
 /**
  * A core file read back: its ELF header, program headers, notes, and the bytes of any page it
- * carries. Every offset and size read from the file is checked against the file before use.
+ * carries, in the byte order its header says. Every offset and size read from the file is checked
+ * against the file before use.
  */
 public final class CoreFile implements AutoCloseable {
     /** A program header. */
@@ -36,6 +37,7 @@ public final class CoreFile implements AutoCloseable {
     private final FileChannel channel;
     private final long size;
     private final ElfClass elfClass;
+    private final ByteOrder byteOrder;
     private final int osabi;
     private final int type;
     private final int machine;
@@ -48,17 +50,20 @@ public final class CoreFile implements AutoCloseable {
         this.name = name;
         this.channel = channel;
         this.size = channel.size();
-        ByteBuffer ident = read(0, Elf.EI_NIDENT, "ELF identification");
+        // single bytes, which read the same in either order
+        ByteBuffer ident = read(0, Elf.EI_NIDENT, "ELF identification", ByteOrder.LITTLE_ENDIAN);
         byte[] magic = new byte[4];
         ident.get(0, magic);
         if (!java.util.Arrays.equals(magic, Elf.ELFMAG)) {
             throw new ImageFormatException(name, 0, "not an ELF file");
         }
         int cls = ident.get(Elf.EI_CLASS);
-        if (cls != Elf.ELFCLASS32 && cls != Elf.ELFCLASS64 || ident.get(Elf.EI_DATA) != Elf.ELFDATA2LSB) {
-            throw new ImageFormatException(name, Elf.EI_CLASS, "not a little-endian ELF32 or ELF64 file");
+        int data = ident.get(Elf.EI_DATA);
+        if (cls != Elf.ELFCLASS32 && cls != Elf.ELFCLASS64 || data != Elf.ELFDATA2LSB && data != Elf.ELFDATA2MSB) {
+            throw new ImageFormatException(name, Elf.EI_CLASS, "not an ELF32 or ELF64 file of either byte order");
         }
         elfClass = cls == Elf.ELFCLASS64 ? ElfClass.ELF64 : ElfClass.ELF32;
+        byteOrder = data == Elf.ELFDATA2MSB ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN;
         osabi = ident.get(Elf.EI_OSABI) & 0xff;
         ElfClass.Ehdr e = elfClass.ehdr();
         ByteBuffer ehdr = read(0, e.size(), "ELF header");
@@ -145,11 +150,15 @@ public final class CoreFile implements AutoCloseable {
     }
 
     private ByteBuffer read(long offset, int length, String what) throws IOException {
+        return read(offset, length, what, byteOrder);
+    }
+
+    private ByteBuffer read(long offset, int length, String what, ByteOrder order) throws IOException {
         if (offset < 0 || offset + length > size) {
             throw new ImageFormatException(name, offset, what + " (" + length + " bytes) passes the end of the file ("
                     + size + " bytes)");
         }
-        ByteBuffer b = ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = ByteBuffer.allocate(length).order(order);
         while (b.hasRemaining()) {
             if (channel.read(b, offset + b.position()) < 0) {
                 throw new ImageFormatException(name, offset + b.position(), what + ": file ended early");
@@ -172,6 +181,11 @@ public final class CoreFile implements AutoCloseable {
 
     public ElfClass elfClass() {
         return elfClass;
+    }
+
+    /** The byte order of every field of the core, from e_ident[EI_DATA]. */
+    public ByteOrder byteOrder() {
+        return byteOrder;
     }
 
     public int osabi() {

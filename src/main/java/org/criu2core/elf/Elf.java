@@ -18,12 +18,15 @@ public final class Elf {
     public static final int ELFCLASS32 = 1;
     public static final int ELFCLASS64 = 2;
     public static final int ELFDATA2LSB = 1;
+    public static final int ELFDATA2MSB = 2;
     public static final int EV_CURRENT = 1;
     public static final int ELFOSABI_NONE = 0;
 
     public static final int ET_CORE = 4;
 
     public static final int EM_386 = 3;
+    public static final int EM_PPC64 = 21;
+    public static final int EM_S390 = 22;
     public static final int EM_ARM = 40;
     public static final int EM_X86_64 = 62;
     public static final int EM_AARCH64 = 183;
@@ -55,6 +58,20 @@ public final class Elf {
     public static final int NT_X86_XSTATE = 0x202;
     /** Offsets and sizes of XSAVE components as laid out in NT_X86_XSTATE (Linux 6.12 on). */
     public static final int NT_X86_XSAVE_LAYOUT = 0x205;
+    public static final int NT_PPC_VMX = 0x100;
+    public static final int NT_PPC_VSX = 0x102;
+    public static final int NT_PPC_TAR = 0x103;
+    public static final int NT_PPC_PPR = 0x104;
+    public static final int NT_PPC_DSCR = 0x105;
+    public static final int NT_PPC_PMU = 0x107;
+    public static final int NT_S390_LAST_BREAK = 0x306;
+    public static final int NT_S390_SYSTEM_CALL = 0x307;
+    public static final int NT_S390_TDB = 0x308;
+    public static final int NT_S390_VXRS_LOW = 0x309;
+    public static final int NT_S390_VXRS_HIGH = 0x30a;
+    public static final int NT_S390_GS_CB = 0x30b;
+    public static final int NT_S390_GS_BC = 0x30c;
+    public static final int NT_S390_RI_CB = 0x30d;
     public static final int NT_ARM_VFP = 0x400;
     public static final int NT_ARM_TLS = 0x401;
     public static final int NT_SIGINFO = 0x53494749;
@@ -65,6 +82,8 @@ public final class Elf {
     /** Owner of the Linux-specific register notes. */
     public static final String LINUX = "LINUX";
 
-    /** ELF_EXEC_PAGESIZE: segment data starts at a multiple of this after the notes. */
-    public static final int ELF_EXEC_PAGESIZE = 4096;
+    /** e_ident[EI_DATA] of a core in {@code order}. */
+    public static int elfData(java.nio.ByteOrder order) {
+        return order == java.nio.ByteOrder.BIG_ENDIAN ? ELFDATA2MSB : ELFDATA2LSB;
+    }
 }

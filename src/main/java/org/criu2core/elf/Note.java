@@ -7,7 +7,8 @@ import java.nio.charset.StandardCharsets;
 /**
  * One ELF note: Elf_Nhdr {n_namesz, n_descsz, n_type}, the name with its NUL, then the
  * descriptor, name and descriptor each padded to 4 bytes (fs/binfmt_elf.c notesize/writenote;
- * core notes use 4-byte alignment on 64-bit machines too).
+ * core notes use 4-byte alignment on 64-bit machines too). The descriptor is already in the
+ * core's byte order; the header is written in it.
  */
 public record Note(String owner, int type, byte[] desc) {
     /** sizeof(Elf_Nhdr), the same for both classes. */
@@ -17,13 +18,13 @@ public record Note(String owner, int type, byte[] desc) {
         return NHDR_SIZE + align4(owner.length() + 1) + align4(desc.length);
     }
 
-    public void writeTo(ByteBuffer out) {
-        ByteBuffer le = out.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    public void writeTo(ByteBuffer out, ByteOrder order) {
+        ByteBuffer header = out.duplicate().order(order);
         int start = out.position();
         byte[] name = owner.getBytes(StandardCharsets.US_ASCII);
-        le.putInt(name.length + 1).putInt(desc.length).putInt(type);
-        le.put(name).put(new byte[align4(name.length + 1) - name.length]);
-        le.put(desc).put(new byte[align4(desc.length) - desc.length]);
+        header.putInt(name.length + 1).putInt(desc.length).putInt(type);
+        header.put(name).put(new byte[align4(name.length + 1) - name.length]);
+        header.put(desc).put(new byte[align4(desc.length) - desc.length]);
         out.position(start + size());
     }
 

@@ -4,15 +4,15 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * A fixed-size little-endian C struct, written field by field at absolute, named offsets. Values
- * that do not fit their field fail loudly instead of being cut (a 64-bit address in a 32-bit
- * core is a bug, not a value).
+ * A fixed-size C struct in the byte order of the architecture it is for, written field by field
+ * at absolute, named offsets. Values that do not fit their field fail loudly instead of being cut
+ * (a 64-bit address in a 32-bit core is a bug, not a value).
  */
 public final class Struct {
     private final ByteBuffer buf;
 
-    public Struct(int size) {
-        buf = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+    public Struct(int size, ByteOrder order) {
+        buf = ByteBuffer.allocate(size).order(order);
     }
 
     public int size() {

@@ -20,14 +20,17 @@ public record Thread(int tid, core_entry core) {
         return core.hasTc() ? core.getTc().getBlkSigset() : 0;
     }
 
-    /** Signals queued for this thread alone, as a mask: bit N-1 for signal N. */
-    public long pendingSignals() {
+    /**
+     * Signals queued for this thread alone, as a mask: bit N-1 for signal N. CRIU keeps each as the
+     * raw siginfo_t of the task, in its architecture's byte {@code order}.
+     */
+    public long pendingSignals(java.nio.ByteOrder order) {
         long mask = 0;
         if (core.hasThreadCore() && core.getThreadCore().hasSignalsP()) {
             for (var s : core.getThreadCore().getSignalsP().getSignalsList()) {
                 var info = s.getSiginfo();
                 if (info.size() >= 4) {
-                    int signo = info.asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(0);
+                    int signo = info.asReadOnlyByteBuffer().order(order).getInt(0);
                     if (signo >= 1 && signo <= 64) {
                         mask |= 1L << (signo - 1);
                     }
