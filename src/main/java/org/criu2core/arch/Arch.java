@@ -17,7 +17,7 @@ import org.criu2core.model.Process;
  * architecture it is.
  */
 public interface Arch {
-    /** A name for messages: x86_64, i386, aarch64, armv7l, riscv64. */
+    /** A name for messages: x86_64, i386, aarch64, armv7l, riscv64, ppc64le, s390x. */
     String name();
 
     ElfClass elfClass();
@@ -121,7 +121,8 @@ public interface Arch {
 
     /** The architecture of cores with this e_machine and class, for reading them back. */
     static java.util.Optional<Arch> forMachine(int machine, ElfClass elfClass) {
-        for (Arch a : List.<Arch>of(X86.X86_64, X86.I386, Aarch64.INSTANCE, Armv7l.INSTANCE, Riscv64.INSTANCE)) {
+        for (Arch a : List.<Arch>of(X86.X86_64, X86.I386, Aarch64.INSTANCE, Armv7l.INSTANCE, Riscv64.INSTANCE,
+                Ppc64.INSTANCE, S390.INSTANCE)) {
             if (a.machine() == machine && a.elfClass() == elfClass) {
                 return java.util.Optional.of(a);
             }
@@ -152,8 +153,11 @@ public interface Arch {
             case AARCH64 -> Aarch64.INSTANCE;
             case ARM -> Armv7l.INSTANCE;
             case RISCV64 -> Riscv64.INSTANCE;
+            case PPC64 -> Ppc64.INSTANCE;
+            case S390 -> S390.INSTANCE;
             default -> throw new CheckpointException(coreName, "architecture " + core.getMtype()
-                    + " is not supported: criu2core converts x86_64 (and its 32-bit tasks), aarch64, armv7l and riscv64");
+                    + " is not supported: criu2core converts x86_64 (and its 32-bit tasks), aarch64, armv7l, riscv64,"
+                    + " ppc64le and s390x");
         };
     }
 }
