@@ -344,6 +344,7 @@ public final class ImageJson {
             throw new IllegalArgumentException("expected an object for " + builder.getDescriptorForType().getName()
                     + ", found " + json.getNodeType());
         }
+        json = formerNames(builder.getDescriptorForType().getName(), (ObjectNode) json);
         for (FieldDescriptor field : builder.getDescriptorForType().getFields()) {
             JsonNode v = json.get(field.getName());
             if (v == null) {
@@ -376,6 +377,20 @@ public final class ImageJson {
         if (!unknown.build().asMap().isEmpty()) {
             builder.setUnknownFields(unknown.build());
         }
+    }
+
+    /**
+     * JSON of an older crit under the names it had then. CRIU 4.2 renamed pagemap_entry's field 2
+     * from nr_pages to compat_nr_pages and gave nr_pages to a new field 5; crit 4.2 always prints
+     * the required compat_nr_pages, so "nr_pages" without it is field 2, as crit 3 prints it.
+     */
+    private static ObjectNode formerNames(String message, ObjectNode json) {
+        if (message.equals("pagemap_entry") && json.has("nr_pages") && !json.has("compat_nr_pages")) {
+            ObjectNode renamed = json.deepCopy();
+            renamed.set("compat_nr_pages", renamed.remove("nr_pages"));
+            return renamed;
+        }
+        return json;
     }
 
     private static Object fromJsonValue(Message.Builder parent, FieldDescriptor field, JsonNode v) {
