@@ -106,6 +106,11 @@ public final class Magic {
         return Optional.ofNullable(BY_VALUE.get(value));
     }
 
+    /** Every image's own magic (not IMG_COMMON or IMG_SERVICE). */
+    static java.util.Collection<Integer> values() {
+        return BY_NAME.values();
+    }
+
     public static Optional<Integer> value(String name) {
         return Optional.ofNullable(BY_NAME.get(name));
     }
