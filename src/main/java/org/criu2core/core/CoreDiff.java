@@ -25,8 +25,10 @@ import org.criu2core.elf.Elf;
  * the contents of the areas named {@link Options#unknownContents} (vvar, vsyscall, a thread's
  * rseq area) and how the kernel splits them into segments, ppid 0 for the root of the tree, the
  * registers of a thread stopped in a restartable system call as CRIU prepared them for the
- * restart, the signal that made the kernel's core, process state letters, and notes of register
- * sets the images do not hold.
+ * restart, the signal that made the kernel's core, process state letters, notes of register
+ * sets the images do not hold, the registers (or bits of them) and note contents the
+ * architecture says CRIU does not save, and notes the kernel writes only for a thread that used
+ * the state. Both cores are read in their own byte order, which must be the same.
  */
 public final class CoreDiff {
     /** A range of addresses, end exclusive. */
@@ -561,9 +563,11 @@ public final class CoreDiff {
             known.remove(Integer.valueOf(Elf.NT_X86_XSAVE_LAYOUT));
             // written by the kernel for a thread in a state the images do not record
             known.remove(Integer.valueOf(Elf.NT_S390_TDB));
+            // and those it writes only for threads that used the state, where some thread did not
             Optional<Arch> arch = Arch.forMachine(expected.machine(), expected.elfClass());
             for (int type : NOTE_NAMES.keySet()) {
-                if (arch.isPresent() && arch.get().writtenOnlyOnceUsed(type) && count(expected, type) != count(actual, type)) {
+                if (arch.isPresent() && arch.get().writtenOnlyOnceUsed(type)
+                        && count(expected, type) != count(actual, type)) {
                     known.remove(Integer.valueOf(type));
                 }
             }

@@ -95,8 +95,8 @@ class ByteOrderImagesTest {
             assertEquals(0, run.status(), run.err());
             assertArrayEquals(Files.readAllBytes(images.resolve(name + ".img")), Files.readAllBytes(out), name);
         }
-        var run = KernelCores.cli("encode", "--byte-order", "middle", "-i", decoded.resolve("inventory.json").toString(),
-                "-o", tmp.resolve("x.img").toString());
+        var run = KernelCores.cli("encode", "--byte-order", "middle", "-i",
+                decoded.resolve("inventory.json").toString(), "-o", tmp.resolve("x.img").toString());
         assertEquals(2, run.status(), "a usage error");
     }
 }
