@@ -256,7 +256,7 @@ public final class CoreFile implements AutoCloseable {
         }
         byte[] desc = note.desc();
         int word = elfClass.word();
-        ByteBuffer b = ByteBuffer.wrap(desc).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = ByteBuffer.wrap(desc).order(byteOrder);
         if (desc.length < 2 * word) {
             throw new ImageFormatException(name, note.offset(), "NT_FILE of " + desc.length + " bytes");
         }
