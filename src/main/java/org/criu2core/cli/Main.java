@@ -21,7 +21,8 @@ public final class Main {
 
     /** The commands that need no other to run. */
     private static final List<Class<?>> TOOLS = List.of(ConvertCommand.class, InfoCommand.class,
-            GrepCommand.class, DiffCommand.class, DecodeCommand.class, EncodeCommand.class);
+            GrepCommand.class, DiffCommand.class, DecodeCommand.class, EncodeCommand.class, DebugCommand.class,
+            StacksCommand.class);
     /** help and generate-completion describe the others, so they need all of them. */
     private static final List<Class<?>> SUBCOMMANDS = Stream.concat(TOOLS.stream(),
             Stream.of(picocli.AutoComplete.GenerateCompletion.class, CommandLine.HelpCommand.class)).toList();

@@ -1,0 +1,98 @@
+package org.criu2core.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import org.criu2core.core.Converter;
+import org.criu2core.debug.CoreCache;
+import org.criu2core.debug.ProcessFacts;
+import picocli.CommandLine.Option;
+
+/** Where debug and stacks keep the cores they convert, and what they say about it. */
+final class CacheOptions {
+    @Option(names = "--clean", description = "remove every cached core first (with no CHECKPOINT: only that)")
+    boolean clean;
+
+    @Option(names = "--cache-limit", paramLabel = "SIZE", converter = SizeConverter.class,
+            description = "remove the cores used least recently while the cache is larger than this "
+                    + "(bytes, or with K, M, G, T; default: 16G)")
+    long limit = CoreCache.DEFAULT_LIMIT;
+
+    @Option(names = "--filter", paramLabel = "HEX", defaultValue = "0x33", converter = HexConverter.class,
+            description = "coredump_filter bits deciding which memory goes in (default: ${DEFAULT-VALUE}, the kernel's)")
+    long filter;
+
+    @Option(names = {"-q", "--quiet"}, description = "print nothing about converting or reusing cores")
+    boolean quiet;
+
+    CoreCache cache() {
+        return new CoreCache(CoreCache.defaultDir(), limit);
+    }
+
+    /** Lines on stderr: a conversion, a reuse (no conversion), a process without a core, a failure. */
+    CoreCache.Listener listener(PrintWriter err, Path root, boolean debug) {
+        return new CoreCache.Listener() {
+            @Override
+            public void converted(ProcessFacts p, Converter.Result r, long millis) {
+                say(String.format("process %d (%s): converted into %s (%s, %d bytes, %d ms)", p.pid(), p.comm(),
+                        r.core(), r.arch(), r.size(), millis));
+            }
+
+            @Override
+            public void reused(ProcessFacts p, Path core) {
+                say(String.format("process %d (%s): cached core %s (checkpoint unchanged, not converted again)",
+                        p.pid(), p.comm(), core));
+            }
+
+            @Override
+            public void noMemory(ProcessFacts p) {
+                say(String.format("process %d (%s): %s, no memory image; no core", p.pid(), p.comm(), p.state()));
+            }
+
+            @Override
+            public void failed(int pid, java.io.IOException error) {
+                err.println("criu2core: " + Main.describe(error));
+                if (debug) {
+                    error.printStackTrace(err);
+                }
+                err.flush();
+            }
+
+            @Override
+            public void missingFiles(List<String> names) {
+                for (String name : names) {
+                    say("warning: " + name + " is not under " + root + ": its pages are zeros in the core");
+                }
+            }
+
+            private void say(String line) {
+                if (!quiet) {
+                    err.println(line);
+                    err.flush();
+                }
+            }
+        };
+    }
+
+    /** A size in bytes, with an optional K, M, G or T (powers of 1024). */
+    static final class SizeConverter implements picocli.CommandLine.ITypeConverter<Long> {
+        @Override
+        public Long convert(String value) {
+            String v = value.strip().toUpperCase();
+            int shift = 0;
+            if (!v.isEmpty() && "KMGT".indexOf(v.charAt(v.length() - 1)) >= 0) {
+                shift = 10 * ("KMGT".indexOf(v.charAt(v.length() - 1)) + 1);
+                v = v.substring(0, v.length() - 1);
+            }
+            try {
+                long n = Long.parseLong(v);
+                if (n < 0 || n > Long.MAX_VALUE >> shift) {
+                    throw new NumberFormatException();
+                }
+                return n << shift;
+            } catch (NumberFormatException e) {
+                throw new picocli.CommandLine.TypeConversionException("'" + value + "' is not a size (like 512M or 16G)");
+            }
+        }
+    }
+}
