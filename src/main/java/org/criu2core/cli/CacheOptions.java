@@ -13,6 +13,10 @@ final class CacheOptions {
     @Option(names = "--clean", description = "remove every cached core first (with no CHECKPOINT: only that)")
     boolean clean;
 
+    @Option(names = "--cache-dir", paramLabel = "DIR",
+            description = "where converted cores are kept (default: ${XDG_CACHE_HOME:-~/.cache}/criu2core/cores)")
+    Path dir;
+
     @Option(names = "--cache-limit", paramLabel = "SIZE", converter = SizeConverter.class,
             description = "remove the cores used least recently while the cache is larger than this "
                     + "(bytes, or with K, M, G, T; default: 16G)")
@@ -26,7 +30,7 @@ final class CacheOptions {
     boolean quiet;
 
     CoreCache cache() {
-        return new CoreCache(CoreCache.defaultDir(), limit);
+        return new CoreCache(dir != null ? dir : CoreCache.defaultDir(), limit);
     }
 
     /** Lines on stderr: a conversion, a reuse (no conversion), a process without a core, a failure. */

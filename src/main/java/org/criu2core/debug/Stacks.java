@@ -62,7 +62,7 @@ public final class Stacks {
         String version;
         try (var mi = new GdbMi(gdb, GDB_TIMEOUT_SECONDS)) {
             var v = mi.run("-gdb-version");
-            version = v.console().lines().findFirst().orElse(gdb.getFileName().toString()).strip();
+            version = gdb.getFileName() + ": " + v.console().lines().findFirst().orElse("version unknown").strip();
             // -gdb-set and -target-select take the rest of the line as it is, quotes included
             check(mi.run("-gdb-set sysroot " + root.toAbsolutePath()), "set sysroot");
             if (exe != null) {
