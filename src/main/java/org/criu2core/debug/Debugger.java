@@ -49,8 +49,13 @@ public enum Debugger {
      * The program, found on PATH; a missing one is one line saying which package has it.
      */
     public Path find(int machine, String arch) throws CheckpointException {
+        return find(machine, arch, System.getenv().getOrDefault("PATH", ""));
+    }
+
+    /** The program, found in {@code searchPath} (directories as in PATH). */
+    public Path find(int machine, String arch, String searchPath) throws CheckpointException {
         String program = program(machine);
-        return onPath(program).orElseThrow(() -> new CheckpointException(program, "not installed"
+        return onPath(program, searchPath).orElseThrow(() -> new CheckpointException(program, "not installed"
                 + (program.equals("gdb-multiarch") ? ": the core is " + arch + ", which plain gdb does not read here;" : ";")
                 + " install the package " + program + " (Debian, Ubuntu: apt-get install " + program + ")"));
     }
@@ -86,9 +91,9 @@ public enum Debugger {
         return "\"" + path.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
     }
 
-    /** {@code program} in a directory of PATH, executable. */
-    public static Optional<Path> onPath(String program) {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+    /** {@code program} in a directory of {@code searchPath}, executable. */
+    private static Optional<Path> onPath(String program, String searchPath) {
+        for (String dir : searchPath.split(File.pathSeparator)) {
             if (dir.isEmpty()) {
                 continue;
             }
