@@ -14,7 +14,7 @@ final class CacheOptions {
     boolean clean;
 
     @Option(names = "--cache-dir", paramLabel = "DIR",
-            description = "where converted cores are kept (default: ${XDG_CACHE_HOME:-~/.cache}/criu2core/cores)")
+            description = "where converted cores are kept (default: $${XDG_CACHE_HOME:-~/.cache}/criu2core/cores)")
     Path dir;
 
     @Option(names = "--cache-limit", paramLabel = "SIZE", converter = SizeConverter.class,
