@@ -5,10 +5,13 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
 import org.asciidoctor.Asciidoctor;
+import org.asciidoctor.Attributes;
 import org.asciidoctor.Options;
 import org.asciidoctor.SafeMode;
 import picocli.AutoComplete;
@@ -36,6 +39,14 @@ public final class ManualsAndCompletion {
         cli.getCommandSpec().removeSubcommand("generate-completion");
         for (var sub : cli.getSubcommands().values()) {
             sub.getCommandSpec().versionProvider(() -> new String[] {"criu2core " + version});
+            // --help ends with "Examples:" and indented command lines; a man page has a section for them
+            var usage = sub.getCommandSpec().usageMessage();
+            List<String> footer = new ArrayList<>(List.of(usage.footer()));
+            int examples = footer.indexOf("Examples:");
+            if (examples >= 0) {
+                usage.footerHeading("Examples");
+                usage.footer(footer.subList(examples + 1, footer.size()).toArray(String[]::new));
+            }
         }
 
         Path adoc = Files.createDirectories(out.resolve("adoc"));
@@ -49,6 +60,7 @@ public final class ManualsAndCompletion {
                 String name = page.getFileName().toString().replaceFirst("\\.adoc$", "");
                 Path troff = adoc.resolve(name + ".1");
                 asciidoctor.convertFile(page.toFile(), Options.builder().backend("manpage").safe(SafeMode.UNSAFE)
+                        .attributes(Attributes.builder().attribute("manmanual", "criu2core manual").build())
                         .toFile(troff.toFile()).build());
                 try (OutputStream gz = new GZIPOutputStream(Files.newOutputStream(man1.resolve(name + ".1.gz")))) {
                     Files.copy(troff, gz);
