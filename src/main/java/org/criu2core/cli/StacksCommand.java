@@ -24,7 +24,8 @@ import picocli.CommandLine.Model.CommandSpec;
                 "Each process is converted into the cache that debug uses, then gdb unwinds its core with the root "
                         + "as its sysroot. For a HotSpot JVM each Java thread's Java stack follows, read by the "
                         + "JDK's own jhsdb, which must be of the JVM's release (found under JAVA_HOME and "
-                        + "/usr/lib/jvm, or named with --jdk)."},
+                        + "/usr/lib/jvm, or named with --jdk). For CPython each thread's Python frames follow, from "
+                        + "py-bt of gdb's CPython extension (python3.X-dbg)."},
         footer = {"", "Examples:", "  criu2core stacks /var/lib/checkpoint",
                 "  criu2core stacks checkpoint.tar.zst --root rootfs --pid 6",
                 "  criu2core stacks images --root rootfs --json | jq '.processes[].threads[].frames[0].function'"})
@@ -42,7 +43,7 @@ final class StacksCommand implements Callable<Integer> {
     RootOption rootOption;
 
     @Option(names = "--json", description = "print {\"processes\": [{..., \"threads\": [{\"tid\", \"comm\", "
-            + "\"state\", \"frames\": [...], \"java\"}]}]}")
+            + "\"state\", \"frames\": [...], \"java\", \"python\"}]}]}")
     boolean json;
 
     @Option(names = "--jdk", paramLabel = "DIR", description = "the JDK whose jhsdb reads Java stacks "
@@ -115,6 +116,13 @@ final class StacksCommand implements Callable<Integer> {
                     line.append(" from ").append(f.library());
                 }
                 out.println(line);
+            }
+            if (t.python() != null && !t.python().isEmpty()) {
+                out.println("    Python (innermost first):");
+                for (var f : t.python()) {
+                    out.println(f.file() == null ? "      " + f.function()
+                            : "      File \"" + f.file() + "\", line " + f.line() + ", in " + f.function());
+                }
             }
             if (t.java() != null) {
                 out.println("    Java:");

@@ -19,6 +19,12 @@ import org.criu2core.elf.CoreFile;
  */
 public final class Stacks {
     private static final Pattern LWP = Pattern.compile("\\b(?:LWP|process|Thread) (\\d+)\\b");
+    /** CPython's interpreter or library, by file name: python3.11, libpython3.11.so.1.0, python3.12d. */
+    private static final Pattern PYTHON = Pattern.compile("(?:^|/)(?:lib)?python(\\d+\\.\\d+)[dmu]*(?:\\.so[.\\d]*)?$");
+    private static final Pattern PY_FRAME = Pattern.compile("^\\s*File \"(.*)\", line (\\d+), in (.*)$");
+    private static final Pattern PY_BUILTIN = Pattern.compile("^\\s*<(built-in .*)>$");
+    /** Where gdb's extensions of Debian's python3.X-dbg (and of other distributions) are. */
+    static final Path GDB_AUTO_LOAD = Path.of("/usr/share/gdb/auto-load");
     /** How long gdb may take for one core: loading 70 000 segments takes seconds, not minutes. */
     private static final long GDB_TIMEOUT_SECONDS = 600;
 
@@ -29,8 +35,16 @@ public final class Stacks {
     public record Frame(int level, String pc, String function, String file, Integer line, String library) {
     }
 
-    /** One thread: ids, name, the process's state, native frames innermost first, its Java thread. */
-    public record ThreadStack(int tid, String comm, String state, List<Frame> frames, HotSpot.JavaThread java) {
+    /** A Python frame as py-bt prints it; a built-in function has no file and line. */
+    public record PythonFrame(String function, String file, Integer line) {
+    }
+
+    /**
+     * One thread: ids, name, the process's state, native frames innermost first, its Java thread
+     * (or null), its Python frames innermost first (or null when the process runs no CPython).
+     */
+    public record ThreadStack(int tid, String comm, String state, List<Frame> frames, HotSpot.JavaThread java,
+                              List<PythonFrame> python) {
     }
 
     /**
@@ -59,6 +73,7 @@ public final class Stacks {
         Path exe = Debugger.executable(root, process.exe());
         List<String> notes = new ArrayList<>();
         Map<Integer, List<Frame>> native_;
+        Map<Integer, List<PythonFrame>> python = null;
         String version;
         try (var mi = new GdbMi(gdb, GDB_TIMEOUT_SECONDS)) {
             var v = mi.run("-gdb-version");
@@ -73,6 +88,10 @@ public final class Stacks {
             }
             check(mi.run("-target-select core " + core.toAbsolutePath()), "load " + core);
             native_ = frames(mi);
+            var pythonVersion = pythonVersion(process);
+            if (pythonVersion.isPresent()) {
+                python = pythonFrames(mi, pythonVersion.get(), notes);
+            }
         }
         String javaBy = null;
         Map<Integer, HotSpot.JavaThread> java = Map.of();
@@ -89,7 +108,8 @@ public final class Stacks {
                 notes.add("thread " + t.tid() + ": gdb shows no such thread in the core");
                 frames = List.of();
             }
-            threads.add(new ThreadStack(t.tid(), t.comm(), process.state(), frames, java.get(t.tid())));
+            threads.add(new ThreadStack(t.tid(), t.comm(), process.state(), frames, java.get(t.tid()),
+                    python == null ? null : python.getOrDefault(t.tid(), List.of())));
         }
         return new ProcessStacks(process.pid(), process.comm(), process.state(), process.arch(), process.exe(), core.toString(),
                 version, javaBy, threads, notes);
@@ -101,20 +121,29 @@ public final class Stacks {
         }
     }
 
-    /** Each thread's frames, by LWP. */
+    /** gdb's thread ids by LWP. */
     @SuppressWarnings("unchecked")
-    private static Map<Integer, List<Frame>> frames(GdbMi mi) throws IOException {
+    private static Map<Integer, String> threadIds(GdbMi mi) throws IOException {
         var info = mi.run("-thread-info");
         check(info, "list the threads");
-        Map<Integer, List<Frame>> byLwp = new HashMap<>();
+        Map<Integer, String> ids = new java.util.LinkedHashMap<>();
         for (Object o : (List<Object>) info.results().getOrDefault("threads", List.of())) {
             var thread = (Map<String, Object>) o;
             Matcher m = LWP.matcher(String.valueOf(thread.get("target-id")));
-            if (!m.find()) {
-                continue;
+            if (m.find()) {
+                ids.put(Integer.parseInt(m.group(1)), (String) thread.get("id"));
             }
-            var stack = mi.run("-stack-list-frames --thread " + thread.get("id"));
-            check(stack, "unwind thread " + thread.get("target-id"));
+        }
+        return ids;
+    }
+
+    /** Each thread's frames, by LWP. */
+    @SuppressWarnings("unchecked")
+    private static Map<Integer, List<Frame>> frames(GdbMi mi) throws IOException {
+        Map<Integer, List<Frame>> byLwp = new HashMap<>();
+        for (var entry : threadIds(mi).entrySet()) {
+            var stack = mi.run("-stack-list-frames --thread " + entry.getValue());
+            check(stack, "unwind thread " + entry.getKey());
             List<Frame> frames = new ArrayList<>();
             for (Object f : (List<Object>) stack.results().getOrDefault("stack", List.of())) {
                 var frame = (Map<String, Object>) f;
@@ -123,7 +152,75 @@ public final class Stacks {
                         (String) frame.getOrDefault("func", "??"), (String) frame.get("file"),
                         line == null ? null : Integer.valueOf(line), (String) frame.get("from")));
             }
-            byLwp.put(Integer.parseInt(m.group(1)), List.copyOf(frames));
+            byLwp.put(entry.getKey(), List.copyOf(frames));
+        }
+        return byLwp;
+    }
+
+    /** The CPython version a process runs (its executable or a libpython it maps), as "3.11". */
+    static java.util.Optional<String> pythonVersion(ProcessFacts process) {
+        List<String> files = new ArrayList<>(process.mappedFiles());
+        if (process.exe() != null) {
+            files.add(0, process.exe());
+        }
+        for (String f : files) {
+            Matcher m = PYTHON.matcher(f);
+            if (m.find()) {
+                return java.util.Optional.of(m.group(1));
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
+    /** gdb's extension for CPython {@code version} (py-bt), where python3.X-dbg installs it. */
+    static java.util.Optional<Path> pythonExtension(String version) {
+        if (!java.nio.file.Files.isDirectory(GDB_AUTO_LOAD)) {
+            return java.util.Optional.empty();
+        }
+        Pattern name = Pattern.compile("(?:lib)?python" + Pattern.quote(version) + "(?:\\.so[.\\d]*)?-gdb\\.py");
+        try (var files = java.nio.file.Files.walk(GDB_AUTO_LOAD, 8)) {
+            return files.filter(f -> name.matcher(f.getFileName().toString()).matches()).sorted().findFirst();
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return java.util.Optional.empty();
+        }
+    }
+
+    /**
+     * Each thread's Python frames by LWP, from py-bt of gdb's CPython extension. gdb loads it by
+     * itself only for the host's own python (its auto-load path is the file's), not for one
+     * under a sysroot, so it is sourced here.
+     */
+    private static Map<Integer, List<PythonFrame>> pythonFrames(GdbMi mi, String version, List<String> notes)
+            throws IOException {
+        var extension = pythonExtension(version);
+        if (extension.isEmpty()) {
+            notes.add("Python frames: none: gdb's extension for Python " + version + " (py-bt) is not installed "
+                    + "(Debian, Ubuntu: apt-get install python" + version + "-dbg)");
+            return null;
+        }
+        var loaded = mi.run("-interpreter-exec console " + GdbMi.quote("source " + extension.get()));
+        if (!loaded.ok()) {
+            notes.add("Python frames: none: gdb could not load " + extension.get() + ": " + loaded.errorMessage());
+            return null;
+        }
+        Map<Integer, List<PythonFrame>> byLwp = new HashMap<>();
+        for (var entry : threadIds(mi).entrySet()) {
+            var bt = mi.run("-interpreter-exec --thread " + entry.getValue() + " console \"py-bt\"");
+            List<PythonFrame> frames = new ArrayList<>();
+            for (String line : bt.console().split("\n")) {
+                Matcher f = PY_FRAME.matcher(line);
+                Matcher b = PY_BUILTIN.matcher(line);
+                if (f.find()) {
+                    frames.add(new PythonFrame(f.group(3), f.group(1), Integer.valueOf(f.group(2))));
+                } else if (b.find()) {
+                    frames.add(new PythonFrame(b.group(1), null, null));
+                }
+            }
+            byLwp.put(entry.getKey(), List.copyOf(frames));
+        }
+        if (byLwp.values().stream().allMatch(List::isEmpty)) {
+            notes.add("Python frames: none found: py-bt needs the debug symbols of this very Python " + version
+                    + " build, as python" + version + "-dbg installs them for the host's own");
         }
         return byLwp;
     }
