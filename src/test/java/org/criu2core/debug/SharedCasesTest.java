@@ -60,6 +60,10 @@ class SharedCasesTest {
         skipIfRefused(c, first);
         assertEquals(0, first.status(), first.err());
         assertTrue(first.err().contains("converted into"), first.err());
+        String gdb = c.name().startsWith("checkpoints/") || c.name().startsWith("archives/") ? "gdb" : "gdb-multiarch";
+        // on an x86_64 host: gdb for x86 cores, gdb-multiarch for the others
+        assertTrue(!System.getProperty("os.arch").equals("amd64") || Pattern.compile("running: \\S*/" + gdb + " -q -iex 'set sysroot ").matcher(first.err()).find(),
+                first.err());
 
         Map<Integer, Map<Integer, List<String>>> kernelStacks = new LinkedHashMap<>();
         for (int p : pids) {
