@@ -46,26 +46,28 @@ class JavaStacksTest {
         }
     }
 
-    @Test
-    void withoutAJdkOfTheJvmsReleaseTheOutputSaysSo() throws Exception {
-        Path jvm = Fixtures.sharedCase("checkpoints", "jvm");
-        var run = KernelCores.cli("stacks", jvm.resolve("images").toString(), "--root", jvm.resolve("root").toString(),
-                "--cache-dir", tmp.resolve("cache").toString());
-        assertEquals(0, run.status(), run.err());
-        assertTrue(run.out().contains("thread 19016 (waiter), stopped"), run.out());
+    /**
+     * What stacks says of the jvm case's Java stacks ({@code process}, from --json): the JVM's
+     * Java stacks with a JDK of its release, or that there is none here and which are. The run is
+     * SharedCasesTest's, which also checks the case's native stacks.
+     */
+    static void javaStacksOrWhyNot(JsonNode process) {
         var installed = HotSpot.installed();
         if (installed.stream().anyMatch(j -> j.release().equals(JVM_RELEASE))) {
-            assertTrue(run.out().contains("- Idle.main(java.lang.String[]) @bci=138, line=26"), run.out());
+            assertTrue(process.toString().contains("Idle.main(java.lang.String[])"), process.toString());
             return;
         }
-        String line = run.out().lines().filter(l -> l.contains("Java stacks:")).findFirst().orElse("");
-        assertTrue(line.contains("Java stacks: none: the JVM is HotSpot " + JVM_RELEASE + " and jhsdb must be of"
-                + " that same release; no JDK here is ("), run.out());
+        List<String> notes = new ArrayList<>();
+        process.get("notes").forEach(n -> notes.add(n.asText()));
+        String line = notes.stream().filter(l -> l.contains("Java stacks:")).findFirst().orElse("");
+        assertTrue(line.startsWith("Java stacks: none: the JVM is HotSpot " + JVM_RELEASE + " and jhsdb must be of"
+                + " that same release; no JDK here is ("), notes.toString());
         for (var jdk : installed) {
             assertTrue(line.contains(jdk.home() + " is " + jdk.release()), line);
         }
         assertTrue(line.endsWith("Install JDK " + JVM_RELEASE + " (with jhsdb) or name one with --jdk DIR"), line);
-        assertTrue(!run.out().contains("Java:"), run.out());
+        assertTrue(process.get("java").isNull(), process.toString());
+        process.get("threads").forEach(t -> assertTrue(t.get("java").isNull(), t.toString()));
     }
 
     /**

@@ -107,6 +107,9 @@ class SharedCasesTest {
                     expectedStacks.toString());
             assertEquals(expectedStacks, actual, c + " process " + p);
             assertTrue(process.get("unwinder").asText().contains("GNU gdb"), process.toString());
+            if (c.name().equals("checkpoints/jvm")) {
+                JavaStacksTest.javaStacksOrWhyNot(process);
+            }
         }
 
         Path core;
