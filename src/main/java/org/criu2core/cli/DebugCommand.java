@@ -133,7 +133,7 @@ final class DebugCommand implements Callable<Integer> {
         if (terminal) {
             builder.redirectOutput(ProcessBuilder.Redirect.INHERIT).redirectError(ProcessBuilder.Redirect.INHERIT);
         }
-        SignalHandler previous = Signal.handle(new Signal("INT"), SignalHandler.SIG_IGN);
+        SignalHandler previous = ignoreInterrupts(SignalHandler.SIG_IGN);
         try {
             java.lang.Process debugger = builder.start();
             if (!terminal) {
@@ -146,7 +146,18 @@ final class DebugCommand implements Callable<Integer> {
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("interrupted while the debugger ran");
         } finally {
-            Signal.handle(new Signal("INT"), previous);
+            if (previous != null) {
+                ignoreInterrupts(previous);
+            }
+        }
+    }
+
+    /** Sets SIGINT's handler, returning the one before; null where the JVM keeps SIGINT (-Xrs). */
+    private static SignalHandler ignoreInterrupts(SignalHandler handler) {
+        try {
+            return Signal.handle(new Signal("INT"), handler);
+        } catch (IllegalArgumentException e) {
+            return null;
         }
     }
 
