@@ -63,6 +63,7 @@ class PackagesIT {
         completes(root.resolve("usr/share/bash-completion/completions/criu2core"));
         assertTrue(Files.isRegularFile(root.resolve("usr/share/zsh/vendor-completions/_criu2core")));
         assertTrue(Files.isRegularFile(root.resolve("usr/share/doc/criu2core/README.md")));
+        assertTrue(Files.readString(root.resolve("usr/share/doc/criu2core/copyright")).contains("License: Apache-2.0"));
     }
 
     @Test
@@ -75,7 +76,7 @@ class PackagesIT {
         try (Stream<Path> s = Files.list(into)) {
             top = s.findFirst().orElseThrow();
         }
-        for (String file : List.of("bin/criu2core", "lib/criu2core.jar", "README.md",
+        for (String file : List.of("bin/criu2core", "lib/criu2core.jar", "README.md", "LICENSE",
                 "share/bash-completion/completions/criu2core", "share/zsh/site-functions/_criu2core")) {
             assertTrue(Files.isRegularFile(top.resolve(file)), file);
         }
