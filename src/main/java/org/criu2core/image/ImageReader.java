@@ -7,9 +7,9 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import org.criu2core.sys.OpenFile;
 
 /**
  * Reads CRIU image files:
@@ -35,9 +35,14 @@ public final class ImageReader {
         return read(file, file.toString());
     }
 
-    /** Reads {@code file}, naming it {@code name} in errors. */
+    /**
+     * Reads {@code file}, naming it {@code name} in errors. Only a regular file is read, and never
+     * through a symbolic link: a checkpoint's images are CRIU's files, and a link in their place
+     * (which `tar x` keeps) would read some other file into the core.
+     */
     public static Image read(Path file, String name) throws IOException {
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+        try (OpenFile opened = OpenFile.openRegular(file, name)) {
+            FileChannel channel = opened.channel();
             long size = channel.size();
             if (size > MAX_IMAGE_SIZE) {
                 throw new ImageFormatException(name, 0, "image of " + size + " bytes is larger than any CRIU writes");
@@ -57,8 +62,8 @@ public final class ImageReader {
      * deleted file of any size.
      */
     public static Image readFraming(Path file, String name) throws IOException {
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-            return read(new FileSource(channel, name), name, false);
+        try (OpenFile opened = OpenFile.openRegular(file, name)) {
+            return read(new FileSource(opened.channel(), name), name, false);
         }
     }
 

@@ -4,13 +4,16 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.HashSet;
 import java.util.Optional;
 import java.util.Set;
 import org.criu2core.image.CheckpointException;
 import org.criu2core.image.Image;
 import org.criu2core.image.ImageReader;
+import org.criu2core.sys.OpenFile;
 
 /**
  * A directory of CRIU images, and the chain of parent snapshots behind it (criu dump
@@ -56,8 +59,33 @@ public final class CheckpointDir {
         return dir.resolve(name);
     }
 
+    /**
+     * Whether the checkpoint has an image of that name: anything but a folder counts, so that a
+     * link or FIFO in an image's place is reported when it is read, not taken for a missing image.
+     */
     public boolean has(String name) {
-        return Files.isRegularFile(dir.resolve(name));
+        Path file = dir.resolve(name);
+        return Files.exists(file, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(file, LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /**
+     * The size of the file {@code name}, -1 when there is none; a link or anything but a regular
+     * file in its place is an error (its target is not the checkpoint's).
+     */
+    public long size(String name) throws IOException {
+        Path file = dir.resolve(name);
+        BasicFileAttributes attributes;
+        try {
+            attributes = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return -1;
+        }
+        if (!attributes.isRegularFile()) {
+            // as OpenFile.openRegular says it, which reads every other image
+            throw new CheckpointException(file.toString(), attributes.isSymbolicLink()
+                    ? "is a symbolic link, not a file" : "is not a regular file");
+        }
+        return attributes.size();
     }
 
     /** The name of a file for messages: as the user would type it. */
@@ -67,7 +95,7 @@ public final class CheckpointDir {
 
     public Image read(String name) throws IOException {
         Path file = dir.resolve(name);
-        if (!Files.isRegularFile(file)) {
+        if (!has(name)) {
             throw new CheckpointException(file.toString(), "missing from the checkpoint");
         }
         return ImageReader.read(file, file.toString());
@@ -109,8 +137,8 @@ public final class CheckpointDir {
         Path target;
         if (Files.isSymbolicLink(link)) {
             target = Files.readSymbolicLink(link);
-        } else if (Files.isRegularFile(link) && Files.size(link) < 4096) {
-            target = Path.of(Files.readString(link, StandardCharsets.UTF_8).strip());
+        } else if (Files.isRegularFile(link, LinkOption.NOFOLLOW_LINKS)) {
+            target = Path.of(readTarget(link));
         } else {
             target = link;
         }
@@ -123,11 +151,28 @@ public final class CheckpointDir {
         }
         // snapshots of one chain live side by side (criu --prev-images-dir ../N); a link out of
         // that directory is not a parent snapshot but a path into the rest of the filesystem
-        if (!resolved.toRealPath().startsWith(home)) {
+        Path real = resolved.toRealPath();
+        if (!real.startsWith(home)) {
             throw new CheckpointException(link.toString(), "the parent snapshot " + target + " is outside "
                     + home + ", where the snapshots of this checkpoint are");
         }
-        // each parent carries the chain that led to it: asking twice is not a loop
-        return Optional.of(new CheckpointDir(resolved, depth + 1, new HashSet<>(chain), home));
+        // each parent carries the chain that led to it: asking twice is not a loop. It is read
+        // at the path that was checked, links resolved, not through the links again
+        return Optional.of(new CheckpointDir(real, depth + 1, new HashSet<>(chain), home));
+    }
+
+    /** A parent link that a copy flattened into a file holding its target: a short regular file, read without blocking. */
+    private static String readTarget(Path link) throws IOException {
+        try (OpenFile file = OpenFile.openRegular(link, link.toString())) {
+            if (file.size() >= 4096) {
+                throw new CheckpointException(link.toString(), "is neither a link to the parent snapshot nor a "
+                        + "short file naming it");
+            }
+            var bytes = java.nio.ByteBuffer.allocate((int) file.size());
+            while (bytes.hasRemaining() && file.channel().read(bytes, bytes.position()) > 0) {
+                // until full or the end
+            }
+            return new String(bytes.array(), 0, bytes.position(), StandardCharsets.UTF_8).strip();
+        }
     }
 }

@@ -1,7 +1,6 @@
 package org.criu2core.model;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.ArrayList;
@@ -149,7 +148,7 @@ public final class PageIndex {
             }
             String pagesName = "pages-" + Integer.toUnsignedString(head.getPagesId()) + ".img";
             Path pagesFile = dir.file(pagesName);
-            long pagesSize = Files.isRegularFile(pagesFile) ? Files.size(pagesFile) : -1;
+            long pagesSize = dir.size(pagesName);
             Optional<PageIndex> parent = Optional.empty();
             var runs = new Runs(image.entries().size());
             long offset = 0;
