@@ -7,6 +7,7 @@ import java.nio.file.NoSuchFileException;
 import java.util.List;
 import java.util.stream.Stream;
 import org.criu2core.image.CheckpointException;
+import org.criu2core.sys.Cleanup;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IExecutionExceptionHandler;
@@ -28,7 +29,10 @@ public final class Main {
             Stream.of(picocli.AutoComplete.GenerateCompletion.class, CommandLine.HelpCommand.class)).toList();
 
     public static void main(String[] args) {
-        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+        var err = new PrintWriter(System.err, true);
+        // a signal stops the work and removes what was not finished; a second one exits at once
+        Cleanup.handleSignals(err);
+        System.exit(run(args, new PrintWriter(System.out, true), err));
     }
 
     /** Runs a command line as the shell would, writing to the given streams. */
