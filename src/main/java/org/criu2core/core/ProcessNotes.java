@@ -12,13 +12,17 @@ import java.io.IOException;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
 import org.criu2core.arch.Arch;
 import org.criu2core.arch.Regset;
 import org.criu2core.elf.CoreStructs;
 import org.criu2core.elf.CoreStructs.Prpsinfo;
 import org.criu2core.elf.Note;
 import org.criu2core.elf.Struct;
+import org.criu2core.model.MappedFile;
 import org.criu2core.model.Process;
 import org.criu2core.model.Thread;
 import org.criu2core.model.Vma;
@@ -37,10 +41,25 @@ public final class ProcessNotes {
     /** 16-bit ids above this show as the overflow id (include/linux/highuid.h). */
     private static final long OVERFLOW_ID = 65534;
 
+    /**
+     * The kernel's default kernel.core_file_note_size_limit (fs/coredump.c
+     * CORE_FILE_NOTE_SIZE_DEFAULT): an NT_FILE this large or larger is left out of the core.
+     */
+    public static final long DEFAULT_FILE_NOTE_LIMIT = 4L << 20;
+
     private ProcessNotes() {
     }
 
     public static List<Note> build(Process process, Arch arch, ProcessMemory memory, long[] auxv) throws IOException {
+        return build(process, arch, memory, auxv, DEFAULT_FILE_NOTE_LIMIT, warning -> { });
+    }
+
+    /**
+     * The notes; NT_FILE only when it is smaller than {@code fileNoteLimit}, else {@code warnings}
+     * is told why it is not there.
+     */
+    public static List<Note> build(Process process, Arch arch, ProcessMemory memory, long[] auxv, long fileNoteLimit,
+                                   Consumer<String> warnings) throws IOException {
         List<Note> notes = new ArrayList<>();
         List<Thread> threads = process.threads();
         for (int i = 0; i < threads.size(); i++) {
@@ -51,8 +70,14 @@ public final class ProcessNotes {
                 // no signal caused this core: a well-formed siginfo_t of zeros
                 notes.add(new Note(CORE, NT_SIGINFO, new byte[CoreStructs.SIGINFO_SIZE]));
                 notes.add(new Note(CORE, NT_AUXV, words(auxv, arch.elfClass().word(), arch.byteOrder())));
-                notes.add(new Note(CORE, NT_FILE, ntFile(process, arch.elfClass().word(), arch.byteOrder(),
-                        memory.pageSize())));
+                long fileNote = ntFileSize(process, arch.elfClass().word());
+                if (fileNote < fileNoteLimit) {
+                    notes.add(new Note(CORE, NT_FILE, ntFile(process, arch.elfClass().word(), arch.byteOrder(),
+                            memory.pageSize())));
+                } else {
+                    warnings.accept("NT_FILE left out: it would be " + fileNote + " bytes, and the limit is "
+                            + fileNoteLimit + " (the kernel's core_file_note_size_limit; --file-note-limit)");
+                }
             }
             for (Regset regset : arch.regsets()) {
                 byte[] desc = regset.fill().apply(t.core());
@@ -157,6 +182,25 @@ public final class ProcessNotes {
         out.writeBytes(words(header, word, order));
         out.writeBytes(names.toByteArray());
         return out.toByteArray();
+    }
+
+    /**
+     * The size {@link #ntFile} would have, counted before it is built: a name may be long and
+     * mapped by thousands of VMAs (the kernel checks its limit before it fills the note, too;
+     * fill_files_note). Each file's name is measured once, however many VMAs map it.
+     */
+    static long ntFileSize(Process process, int word) {
+        Map<MappedFile, Long> nameBytes = new IdentityHashMap<>();
+        long mapped = 0;
+        long names = 0;
+        for (Vma vma : process.vmas()) {
+            if (vma.file() != null) {
+                mapped++;
+                names += nameBytes.computeIfAbsent(vma.file(),
+                        f -> (long) f.kernelName().getBytes(StandardCharsets.UTF_8).length + 1);
+            }
+        }
+        return (2 + 3 * mapped) * word + names;
     }
 
     static byte[] words(long[] values, int word, ByteOrder order) {
