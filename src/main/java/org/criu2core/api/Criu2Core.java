@@ -6,6 +6,7 @@ import java.io.InterruptedIOException;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -16,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import org.criu2core.core.CheckpointInfo;
 import org.criu2core.core.Converter;
 import org.criu2core.core.DumpFilter;
+import org.criu2core.core.ProcessNotes;
 import org.criu2core.core.Progress;
 import org.criu2core.core.RootFs;
 import org.criu2core.image.CheckpointArchive;
@@ -26,6 +28,7 @@ import org.criu2core.image.ImageReader;
 import org.criu2core.image.ImageWriter;
 import org.criu2core.model.Checkpoint;
 import org.criu2core.model.Process;
+import org.criu2core.sys.Cleanup;
 
 /**
  * criu2core as a library: what the command line does, callable from Java. Every method takes a
@@ -33,44 +36,82 @@ import org.criu2core.model.Process;
  * (an IOException) naming the file and offset of bad input. See docs/library.md.
  */
 public final class Criu2Core {
+    /** How long a signal's stop waits for the cores being written to stop. */
+    private static final long STOP_WAIT_SECONDS = 10;
+
     private Criu2Core() {
     }
 
     /**
      * How to convert; {@link #DEFAULTS} is what `criu2core convert` does without options.
-     * {@code jobs} cores are written at once, each by its own thread.
+     * {@code jobs} cores are written at once, each by its own thread. {@code root} null is the
+     * default: / for a directory of images, no root at all for an archive (its mapped files read
+     * as holes: it comes from another machine or container; pass its root filesystem).
      */
-    public record Options(Path root, long filter, List<Integer> pids, Progress progress, int jobs) {
+    public record Options(Path root, long filter, List<Integer> pids, Progress progress, int jobs, Limits limits) {
         /** Cores written at once by default: one per CPU, at most four, as they share one disk. */
         public static final int DEFAULT_JOBS = Math.min(4, Runtime.getRuntime().availableProcessors());
-        public static final Options DEFAULTS = new Options(Path.of("/"), DumpFilter.DEFAULT.bits(), List.of(),
+        public static final Options DEFAULTS = new Options(null, DumpFilter.DEFAULT.bits(), List.of(),
                 Progress.NONE, DEFAULT_JOBS);
 
         public Options {
             if (jobs < 1) {
                 throw new IllegalArgumentException("jobs must be at least 1, not " + jobs);
             }
+            if (limits == null) {
+                throw new IllegalArgumentException("limits must not be null");
+            }
+        }
+
+        public Options(Path root, long filter, List<Integer> pids, Progress progress, int jobs) {
+            this(root, filter, pids, progress, jobs, Limits.DEFAULTS);
         }
 
         public Options withRoot(Path newRoot) {
-            return new Options(newRoot, filter, pids, progress, jobs);
+            return new Options(newRoot, filter, pids, progress, jobs, limits);
         }
 
         public Options withFilter(long bits) {
-            return new Options(root, bits, pids, progress, jobs);
+            return new Options(root, bits, pids, progress, jobs, limits);
         }
 
         public Options withPids(List<Integer> only) {
-            return new Options(root, filter, List.copyOf(only), progress, jobs);
+            return new Options(root, filter, List.copyOf(only), progress, jobs, limits);
         }
 
         /** Told of every core's bytes; with more than one job, from several threads at once. */
         public Options withProgress(Progress p) {
-            return new Options(root, filter, pids, p, jobs);
+            return new Options(root, filter, pids, p, jobs, limits);
         }
 
         public Options withJobs(int n) {
-            return new Options(root, filter, pids, progress, n);
+            return new Options(root, filter, pids, progress, n, limits);
+        }
+
+        public Options withLimits(Limits l) {
+            return new Options(root, filter, pids, progress, jobs, l);
+        }
+    }
+
+    /**
+     * What a checkpoint may cost, for checkpoints and roots that others control
+     * (docs/robustness.md): where archives are unpacked ({@code tmpDir}, null for the JVM's
+     * temporary folder) and how many bytes at most; the size beyond which NT_FILE is left out, as
+     * the kernel's core_file_note_size_limit; how long all lookups of mapped files under the root
+     * may take together.
+     */
+    public record Limits(Path tmpDir, long maxUnpackBytes, long fileNoteLimit, Duration lookupTime) {
+        public static final Limits DEFAULTS = new Limits(null, CheckpointArchive.DEFAULT_MAX_BYTES,
+                ProcessNotes.DEFAULT_FILE_NOTE_LIMIT, RootFs.DEFAULT_LOOKUP_TIME);
+
+        public Limits {
+            if (maxUnpackBytes < 0 || fileNoteLimit < 0 || lookupTime == null || lookupTime.isNegative()) {
+                throw new IllegalArgumentException("limits must not be negative");
+            }
+        }
+
+        CheckpointArchive.Limits archive() {
+            return new CheckpointArchive.Limits(tmpDir, maxUnpackBytes);
         }
     }
 
@@ -88,8 +129,12 @@ public final class Criu2Core {
     public record Failed(int pid, IOException error) implements Outcome {
     }
 
-    /** The outcome of every process asked for, and the mapped files that were not under the root. */
-    public record Report(List<Outcome> outcomes, List<String> missingFiles) {
+    /**
+     * The outcome of every process asked for; where mapped files were read from ({@code root},
+     * null when nowhere: an archive without --root); the mapped files that were not under it; and
+     * how many names were not looked up because the lookups had taken all their time.
+     */
+    public record Report(List<Outcome> outcomes, Path root, List<String> missingFiles, int notLookedUp) {
         public boolean allWritten() {
             return outcomes.stream().noneMatch(o -> o instanceof Failed);
         }
@@ -108,7 +153,9 @@ public final class Criu2Core {
      * read at all throws.
      */
     public static Report convert(Path checkpoint, Path outDir, Options options, Listener listener) throws IOException {
-        try (var source = CheckpointArchive.open(checkpoint); var root = new RootFs(options.root());
+        Limits limits = options.limits();
+        try (var source = CheckpointArchive.open(checkpoint, limits.archive());
+             var root = RootFs.of(options.root(), source.unpacked(), limits.lookupTime());
              var progress = options.progress()) {
             Checkpoint cp = Checkpoint.load(source.images());
             List<Checkpoint.TreeEntry> selected = new ArrayList<>();
@@ -120,11 +167,21 @@ public final class Criu2Core {
                 selected = cp.tree();
             }
             Files.createDirectories(outDir);
-            var converter = new Converter(cp, root, new DumpFilter(options.filter()));
+            var converter = new Converter(cp, root, new DumpFilter(options.filter()), limits.fileNoteLimit());
             // one mechanism for any number of jobs: a pool of one thread costs nothing measurable
             ExecutorService pool = Executors.newFixedThreadPool(Math.min(options.jobs(), selected.size()));
+            // stopped by a signal: the workers are interrupted, and their temporary cores removed
+            // before the JVM exits (AtomicFile), as is the unpacked archive
+            var stop = Cleanup.onShutdown(() -> {
+                pool.shutdownNow();
+                try {
+                    pool.awaitTermination(STOP_WAIT_SECONDS, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
             List<Outcome> outcomes = new ArrayList<>();
-            try {
+            try (stop) {
                 List<Future<Outcome>> running = new ArrayList<>();
                 for (var entry : selected) {
                     running.add(pool.submit(() -> convert(cp, entry, converter, outDir, progress)));
@@ -139,7 +196,7 @@ public final class Criu2Core {
                 pool.shutdownNow();
                 awaitTermination(pool);
             }
-            return new Report(outcomes, List.copyOf(root.missing()));
+            return new Report(outcomes, root.root(), List.copyOf(root.missing()), root.budgetSpent());
         }
     }
 
@@ -195,7 +252,13 @@ public final class Criu2Core {
 
     /** What `criu2core info` shows, as data. */
     public static CheckpointInfo inspect(Path checkpoint, Path root) throws IOException {
-        try (var source = CheckpointArchive.open(checkpoint); var rootFs = new RootFs(root)) {
+        return inspect(checkpoint, root, Limits.DEFAULTS);
+    }
+
+    /** {@code root} null: / for a directory of images, none for an archive (see {@link Options}). */
+    public static CheckpointInfo inspect(Path checkpoint, Path root, Limits limits) throws IOException {
+        try (var source = CheckpointArchive.open(checkpoint, limits.archive());
+             var rootFs = RootFs.of(root, source.unpacked(), limits.lookupTime())) {
             var info = CheckpointInfo.of(Checkpoint.load(source.images()), rootFs);
             return new CheckpointInfo(checkpoint.toString(), info.images(), info.processes());
         }

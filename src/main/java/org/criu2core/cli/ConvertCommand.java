@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.criu2core.api.Criu2Core;
+import org.criu2core.core.ProcessNotes;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -24,6 +25,10 @@ import picocli.CommandLine.Model.CommandSpec;
                 "  criu2core convert -D checkpoint.tar.zst -o out --root rootfs",
                 "  gdb -ex 'set sysroot rootfs' -ex 'core out/core.8229' rootfs/usr/bin/app"})
 final class ConvertCommand implements Callable<Integer> {
+    /** Past this many, mapped files missing under the root are counted, not listed. */
+    private static final int MAX_MISSING_LINES = 100;
+    private static final long MAX_FILE_NOTE_LIMIT = 1L << 30;
+
     @Spec
     CommandSpec spec;
 
@@ -52,6 +57,14 @@ final class ConvertCommand implements Callable<Integer> {
     boolean quiet;
 
     @Mixin
+    ArchiveOptions archiveOptions;
+
+    @Option(names = "--file-note-limit", paramLabel = "SIZE", converter = SizeConverter.class, defaultValue = "4M",
+            description = "leave NT_FILE out of a core from this size on, as the kernel's "
+                    + "kernel.core_file_note_size_limit (default: ${DEFAULT-VALUE})")
+    long fileNoteLimit = ProcessNotes.DEFAULT_FILE_NOTE_LIMIT;
+
+    @Mixin
     DebugOption debugOption;
 
     @Override
@@ -60,7 +73,13 @@ final class ConvertCommand implements Callable<Integer> {
         if (jobs < 1) {
             throw new ParameterException(spec.commandLine(), "--jobs must be at least 1, not " + jobs);
         }
-        var options = new Criu2Core.Options(rootOption.root, filter, pids, ConsoleProgress.forTerminal(quiet), jobs);
+        if (fileNoteLimit > MAX_FILE_NOTE_LIMIT) {
+            throw new ParameterException(spec.commandLine(), "--file-note-limit must be at most 1G");
+        }
+        var limits = archiveOptions.limits(rootOption);
+        limits = new Criu2Core.Limits(limits.tmpDir(), limits.maxUnpackBytes(), fileNoteLimit, limits.lookupTime());
+        var options = new Criu2Core.Options(rootOption.root, filter, pids, ConsoleProgress.forTerminal(quiet), jobs,
+                limits);
         int[] imageWarnings = {0};
         var report = Criu2Core.convert(images, out, options, outcome -> {
             if (outcome instanceof Criu2Core.Written w) {
@@ -83,8 +102,22 @@ final class ConvertCommand implements Callable<Integer> {
                 err.flush();
             }
         });
-        for (String name : report.missingFiles()) {
-            say(err, "warning: " + name + " is not under " + rootOption.root + ": its pages are zeros in the core");
+        if (report.root() == null) {
+            say(err, "warning: " + images + " is an archive and no --root was given: mapped files are not read, "
+                    + "their pages are zeros in the cores (give the container's root filesystem with --root)");
+        }
+        var missing = report.missingFiles();
+        for (String name : missing.subList(0, Math.min(missing.size(), MAX_MISSING_LINES))) {
+            say(err, "warning: " + name + " is not under " + report.root() + ": its pages are zeros in the core");
+        }
+        if (missing.size() > MAX_MISSING_LINES) {
+            say(err, "warning: " + (missing.size() - MAX_MISSING_LINES) + " more mapped files are not under "
+                    + report.root() + ": their pages are zeros in the core");
+        }
+        if (report.notLookedUp() > 0) {
+            say(err, "warning: looking mapped files up under " + report.root() + " took all of its "
+                    + rootOption.lookupSeconds + " s (--lookup-time): " + report.notLookedUp()
+                    + " more were not looked up, their pages are zeros in the core");
         }
         var outcomes = report.outcomes();
         long written = outcomes.stream().filter(o -> o instanceof Criu2Core.Written).count();
@@ -92,9 +125,11 @@ final class ConvertCommand implements Callable<Integer> {
                 .mapToLong(o -> ((Criu2Core.Written) o).result().size()).sum();
         long skipped = outcomes.stream().filter(o -> o instanceof Criu2Core.Skipped).count();
         long failed = outcomes.size() - written - skipped;
-        int warnings = report.missingFiles().size() + imageWarnings[0];
-        say(err, String.format("%d core%s written (%d bytes), %d skipped, %d failed, %d warning%s", written,
-                written == 1 ? "" : "s", bytes, skipped, failed, warnings, warnings == 1 ? "" : "s"));
+        long warnings = missing.size() + (report.notLookedUp() > 0 ? 1 : 0) + (report.root() == null ? 1 : 0)
+                + imageWarnings[0];
+        say(err, String.format("%d core%s written (%d bytes), %d skipped, %d failed, %d warning%s; %s", written,
+                written == 1 ? "" : "s", bytes, skipped, failed, warnings, warnings == 1 ? "" : "s",
+                RootOption.where(report.root())));
         return report.allWritten() ? 0 : Main.EXIT_FAILURE;
     }
 

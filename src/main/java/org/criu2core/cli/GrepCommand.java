@@ -48,6 +48,9 @@ final class GrepCommand implements Callable<Integer> {
     @Mixin
     RootOption rootOption;
 
+    @Mixin
+    ArchiveOptions archiveOptions;
+
     @Option(names = "--max", paramLabel = "N", defaultValue = "1000", description = "stop after N matches (default: ${DEFAULT-VALUE})")
     int max;
 
@@ -59,7 +62,10 @@ final class GrepCommand implements Callable<Integer> {
         byte[] bytes = hex ? parseHex(pattern) : pattern.getBytes(StandardCharsets.UTF_8);
         PrintWriter out = spec.commandLine().getOut();
         int[] matches = {0};
-        try (var source = CheckpointArchive.open(checkpoint); var rootFs = new RootFs(rootOption.root)) {
+        var limits = archiveOptions.limits(rootOption);
+        try (var source = CheckpointArchive.open(checkpoint, new CheckpointArchive.Limits(limits.tmpDir(),
+                limits.maxUnpackBytes()));
+             var rootFs = RootFs.of(rootOption.root, source.unpacked(), limits.lookupTime())) {
             Checkpoint cp = Checkpoint.load(source.images());
             for (var entry : cp.tree()) {
                 if (!pids.isEmpty() && !pids.contains(entry.pid()) || matches[0] >= max) {

@@ -35,12 +35,15 @@ final class InfoCommand implements Callable<Integer> {
     RootOption rootOption;
 
     @Mixin
+    ArchiveOptions archiveOptions;
+
+    @Mixin
     DebugOption debugOption;
 
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        CheckpointInfo info = Criu2Core.inspect(checkpoint, rootOption.root);
+        CheckpointInfo info = Criu2Core.inspect(checkpoint, rootOption.root, archiveOptions.limits(rootOption));
         if (json) {
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(info));
         } else {

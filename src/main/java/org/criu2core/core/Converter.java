@@ -3,12 +3,14 @@ package org.criu2core.core;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.criu2core.arch.Arch;
 import org.criu2core.elf.Note;
 import org.criu2core.image.CheckpointException;
 import org.criu2core.model.Checkpoint;
 import org.criu2core.model.Process;
+import org.criu2core.sys.FileException;
 
 /**
  * Makes the core of one process: images, then model, then layout plan, then writer. The core
@@ -33,11 +35,18 @@ public final class Converter {
     private final Checkpoint checkpoint;
     private final RootFs root;
     private final DumpFilter filter;
+    private final long fileNoteLimit;
 
     public Converter(Checkpoint checkpoint, RootFs root, DumpFilter filter) {
+        this(checkpoint, root, filter, ProcessNotes.DEFAULT_FILE_NOTE_LIMIT);
+    }
+
+    /** {@code fileNoteLimit}: NT_FILE is left out from this size on, as the kernel's core_file_note_size_limit. */
+    public Converter(Checkpoint checkpoint, RootFs root, DumpFilter filter, long fileNoteLimit) {
         this.checkpoint = checkpoint;
         this.root = root;
         this.filter = filter;
+        this.fileNoteLimit = fileNoteLimit;
     }
 
     /** The name of the core of {@code pid}, as the kernel's core_pattern "core.%p" has it. */
@@ -54,7 +63,8 @@ public final class Converter {
             Arch arch = memory.arch();
             long[] auxv = memory.auxv();
             check(process, arch);
-            List<Note> notes = ProcessNotes.build(process, arch, memory, auxv);
+            List<String> noteWarnings = new ArrayList<>();
+            List<Note> notes = ProcessNotes.build(process, arch, memory, auxv, fileNoteLimit, noteWarnings::add);
             long[] sizes = new long[process.vmas().size()];
             for (int i = 0; i < sizes.length; i++) {
                 sizes[i] = filter.dumpSize(process.vmas().get(i), memory);
@@ -70,11 +80,48 @@ public final class Converter {
             CoreLayout layout = CoreLayout.plan(arch, arch.elfFlags(auxv), notes, process.vmas(), sizes,
                     memory.pageSize());
             Path core = outDir.resolve(coreName(process.pid()));
+            long lazyCounted = memory.lazyPages();
+            checkSpace(core, layout, memory);
+            // the write below visits the same pages again
+            lazyCounted = memory.lazyPages() - lazyCounted;
             progress.start(core.getFileName().toString(), layout.fileSize());
-            List<String> warnings = memory.warnings();
+            List<String> warnings = new ArrayList<>(memory.warnings());
+            for (String warning : noteWarnings) {
+                warnings.add(core + ": " + warning);
+            }
             AtomicFile.write(core, channel -> CoreWriter.write(layout, memory, channel, progress));
             return new Result(process.pid(), core, Files.size(core), layout.segments().size(),
-                    process.threads().size(), arch.name(), memory.lazyPages(), warnings);
+                    process.threads().size(), arch.name(), memory.lazyPages() - lazyCounted, warnings);
+        }
+    }
+
+    /**
+     * The bytes the core will take on disk must fit in its filesystem's free space: a sparse
+     * source's holes and unsaved pages stay holes, so a core of any size may need little. Counted
+     * piece by piece only when the core's whole size would not fit.
+     */
+    private static void checkSpace(Path core, CoreLayout layout, ProcessMemory memory) throws IOException {
+        Path dir = core.toAbsolutePath().getParent();
+        long free = Files.getFileStore(dir).getUsableSpace();
+        if (layout.fileSize() <= free) {
+            return;
+        }
+        // headers and notes, and section header 0 after the segments when there is one
+        long[] bytes = {layout.dataOffset()
+                + (layout.extendedNumbering() ? layout.fileSize() - layout.sectionHeaderOffset() : 0)};
+        for (CoreLayout.Segment segment : layout.segments()) {
+            long start = segment.vma().start();
+            if (segment.fileSize() > 0) {
+                memory.forEach(segment.vma(), start, start + segment.fileSize(), (address, length, file, offset) -> {
+                    if (file != null) {
+                        bytes[0] += length;
+                    }
+                });
+            }
+        }
+        if (bytes[0] > free) {
+            throw new FileException(core.toString(), "needs " + bytes[0] + " bytes on disk (of " + layout.fileSize()
+                    + ", the rest holes), and " + dir + " has " + free + " bytes free");
         }
     }
 

@@ -198,6 +198,7 @@ class SyntheticArchTest {
         assertEquals(1, run.status());
         assertEquals("criu2core: " + images.resolve("core-300.img")
                 + ": thread 301 is armv7l while thread 300 is aarch64\n"
-                + "0 cores written (0 bytes), 0 skipped, 1 failed, 0 warnings\n", run.err());
+                + "0 cores written (0 bytes), 0 skipped, 1 failed, 0 warnings; mapped files read under "
+                + tmp.toRealPath() + "\n", run.err());
     }
 }
