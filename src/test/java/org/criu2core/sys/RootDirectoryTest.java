@@ -67,6 +67,32 @@ class RootDirectoryTest {
         }
     }
 
+    /**
+     * 40 links of 800 "x/.." pairs each: openat2 resolves it (the kernel's own bounds, about 3 ms
+     * a lookup); the walk gives up after 1024 components. Both within a generous bound.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void aCraftedChainCostsABoundedTime(boolean openat2) throws Exception {
+        try (var root = root(openat2)) {
+            org.criu2core.hostile.SymlinkChainTestAccess.chain(root.path());
+            long start = System.nanoTime();
+            for (int i = 0; i < 100; i++) {
+                var file = root.open("/" + "./".repeat(i) + "l0", "l0");
+                assertEquals(openat2, file.isPresent());
+                file.ifPresent(f -> {
+                    try {
+                        f.close();
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+            }
+            long perLookup = (System.nanoTime() - start) / 100;
+            assertTrue(perLookup < 100_000_000L, perLookup + " ns a lookup");
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(booleans = {true, false})
     void aFifoIsNoFileAndDoesNotBlock(boolean openat2) throws Exception {
