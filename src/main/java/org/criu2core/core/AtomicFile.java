@@ -8,6 +8,7 @@ import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.ThreadLocalRandom;
 import org.criu2core.image.CheckpointException;
 import org.criu2core.sys.Cleanup;
@@ -40,7 +41,8 @@ public final class AtomicFile {
                 throw new InterruptedIOException("stopped before " + target + " was written");
             }
             try {
-                Files.createFile(temp);
+                // readable by its owner only, as the kernel writes cores: a core holds the process's secrets
+                Files.createFile(temp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             } catch (FileSystemException e) {
                 throw new FileException(target.toString(), "cannot be written: " + reason(e), e);
             }

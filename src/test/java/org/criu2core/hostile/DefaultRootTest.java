@@ -107,6 +107,9 @@ class DefaultRootTest {
         var run = KernelCores.cli("convert", "-D", images.toString(), "-o", out.toString());
         assertEquals(0, run.status(), run.err());
         assertTrue(holdsMarker(out.resolve("core.8229")), "the executable's first page, read under /");
+        // which is why a core is for its owner's eyes only, as the kernel makes it
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(out.resolve("core.8229"))));
         assertTrue(run.err().lines().reduce((a, b) -> b).orElseThrow().endsWith("; mapped files read under /"),
                 run.err());
     }
