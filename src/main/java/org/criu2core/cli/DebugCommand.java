@@ -92,7 +92,7 @@ final class DebugCommand implements Callable<Integer> {
         if (checkpoint == null) {
             throw new ParameterException(spec.commandLine(), "Missing required parameter: 'CHECKPOINT'");
         }
-        Path root = rootOption.root;
+        Path root = rootOption.forDebugger(checkpoint, spec.commandLine());
         var cores = cache.obtain(checkpoint, root, cacheOptions.filter, pid == null ? null : List.of(pid),
                 cacheOptions.listener(err, root, debugOption.debug));
         if (cores.processes().isEmpty()) {

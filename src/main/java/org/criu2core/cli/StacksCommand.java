@@ -64,7 +64,7 @@ final class StacksCommand implements Callable<Integer> {
         if (cacheOptions.clean) {
             cache.clean();
         }
-        Path root = rootOption.root;
+        Path root = rootOption.forDebugger(checkpoint, spec.commandLine());
         var cores = cache.obtain(checkpoint, root, cacheOptions.filter, pids,
                 cacheOptions.listener(err, root, debugOption.debug));
         int status = cores.failed() > 0 ? Main.EXIT_FAILURE : 0;

@@ -90,6 +90,13 @@ class DefaultRootTest {
                 "--tmp-dir", unpack.toString());
         assertEquals(1, grep.status(), grep.out());
         assertEquals("", grep.out());
+        // debug and stacks hand the root to the debugger too: an archive needs --root
+        for (String command : List.of("stacks", "debug")) {
+            var refused = KernelCores.cli(command, archive.toString());
+            assertEquals(2, refused.status(), refused.err());
+            assertTrue(refused.err().startsWith(archive + " is an archive: give its root filesystem with --root"),
+                    refused.err());
+        }
         // with the container's root, the file is looked up there, where it is not
         var rooted = KernelCores.cli("convert", "-D", archive.toString(), "-o", tmp.resolve("rooted").toString(),
                 "--tmp-dir", unpack.toString(), "--root", Files.createDirectories(tmp.resolve("rootfs")).toString());
