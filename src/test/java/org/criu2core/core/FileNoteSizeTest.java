@@ -19,8 +19,10 @@ class FileNoteSizeTest {
                 if (!process.hasMemory()) {
                     continue;
                 }
-                int word = Arch.of(process, process.pid() + "").elfClass().word();
-                assertEquals(ProcessNotes.ntFile(process, word, 4096).length, ProcessNotes.ntFileSize(process, word),
+                Arch arch = Arch.of(process, process.pid() + "");
+                int word = arch.elfClass().word();
+                assertEquals(ProcessNotes.ntFile(process, word, arch.byteOrder(), 4096).length,
+                        ProcessNotes.ntFileSize(process, word),
                         dir + " pid " + process.pid());
                 checked++;
             }

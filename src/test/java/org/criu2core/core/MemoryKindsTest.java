@@ -188,7 +188,7 @@ class MemoryKindsTest {
         assertEquals(0, run.status(), run.err());
         assertTrue(run.err().contains("warning: " + pages + ": holes where 1 saved page between 0x10001000 and "
                 + "0x10002000 should be: they read as zeros"), run.err());
-        assertTrue(run.err().contains(", 1 warning\n"), run.err());
+        assertTrue(run.err().contains(", 1 warning; "), run.err());
         try (var core = core(0x33)) {
             assertArrayEquals(new byte[(int) PAGE], core.bytesAt(ANON + PAGE, (int) PAGE));
         }
@@ -252,7 +252,7 @@ class MemoryKindsTest {
                 + "a CRIU newer than this tool) left out\n"), run.err());
         assertTrue(run.err().contains("warning: " + images.resolve("pagemap-400.img") + ": pagemap flags 0x40 (from a "
                 + "CRIU newer than this tool) left out\n"), run.err());
-        assertTrue(run.err().contains(", 3 warnings\n"), run.err());
+        assertTrue(run.err().contains(", 3 warnings; "), run.err());
 
         var decoded = KernelCores.cli("decode", "-i", images.resolve("mm-400.img").toString(), "--pretty");
         var vmaBack = new ObjectMapper().readTree(decoded.out()).get("entries").get(0).get("vmas").get(0);
