@@ -21,8 +21,8 @@ import org.criu2core.sys.RootDirectory;
  * the root; only regular files are opened, and only for reading. {@link #none()} reads nothing:
  * for a checkpoint whose root is not known.
  *
- * <p>A lookup costs the kernel up to about 3 ms on a crafted root (40 links of 4 KiB of "x/.."
- * each; docs/robustness.md), and the images may name as many files as they have VMAs: all the
+ * <p>A lookup costs the kernel about 1 ms on a crafted root, 4 ms on a busy machine (40 links of
+ * 4 KiB of "x/.." each; docs/robustness.md), and the images may name as many files as they have VMAs: all the
  * lookups of one RootFs together stop after {@link #DEFAULT_LOOKUP_TIME}; the names not looked up
  * by then read as holes, and {@link #budgetSpent()} says how many.
  */

@@ -68,7 +68,7 @@ class RootDirectoryTest {
     }
 
     /**
-     * 40 links of 800 "x/.." pairs each: openat2 resolves it (the kernel's own bounds, about 3 ms
+     * 40 links of 800 "x/.." pairs each: openat2 resolves it (the kernel's own bounds, about 1 ms
      * a lookup); the walk gives up after 1024 components. Both within a generous bound.
      */
     @ParameterizedTest
