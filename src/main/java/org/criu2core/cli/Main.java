@@ -37,12 +37,13 @@ public final class Main {
 
     /** Runs a command line as the shell would, writing to the given streams. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
-        var cli = commandLine(args);
-        cli.setOut(out);
-        cli.setErr(err);
         var reporter = new ErrorReporter(debugRequested(args));
-        cli.setExecutionExceptionHandler(reporter);
         try {
+            // inside the try: picocli reads the annotations here, and a tiny heap runs out already
+            var cli = commandLine(args);
+            cli.setOut(out);
+            cli.setErr(err);
+            cli.setExecutionExceptionHandler(reporter);
             return cli.execute(args);
         } catch (OutOfMemoryError e) {
             err.println("criu2core: out of memory: run the JVM with more heap (JAVA_OPTS=-Xmx1g src/bin/criu2core ...)");

@@ -288,6 +288,39 @@ class HostileArchivesTest {
         throw new AssertionError(text + " is not a header's name");
     }
 
+    /**
+     * Out of memory, on purpose: heaps of 3 to 6 MiB run out at one point or another of reading
+     * the command line, unpacking the real threads archive, converting and reporting. Whatever
+     * the point, the error is one line, the unpack folder is gone, and a core is whole or absent.
+     */
+    @Test
+    void outOfMemoryLeavesNothingBehind() throws Exception {
+        Path archive = write("threads.tar", new Tars.Tar().images(Fixtures.checkpoint("threads").resolve("images"))
+                .end().bytes());
+        var whole = KernelCores.cli("convert", "-q", "-D", archive.toString(), "-o", tmp.resolve("whole").toString(),
+                "--tmp-dir", tmpDir.toString());
+        assertEquals(0, whole.status(), whole.err());
+        long size = Files.size(tmp.resolve("whole/core.8229"));
+        int outOfMemory = 0;
+        for (int heap = 3; heap <= 6; heap++) {
+            Path into = tmp.resolve("out-" + heap);
+            var run = Subprocess.criu2core(heap, TIME, "convert", "-q", "-D", archive.toString(), "-o",
+                    into.toString(), "--tmp-dir", tmpDir.toString());
+            assertEquals(List.of(), Subprocess.tree(tmpDir), heap + " MiB: " + run.err());
+            for (String name : Subprocess.tree(into)) {
+                assertEquals("core.8229", name, heap + " MiB");
+                assertEquals(size, Files.size(into.resolve(name)), heap + " MiB: a whole core");
+            }
+            if (run.status() != 0) {
+                assertEquals(List.of("criu2core: out of memory: run the JVM with more heap (JAVA_OPTS=-Xmx1g "
+                        + "src/bin/criu2core ...)"), run.errors(), run.err());
+                assertEquals(1, run.err().lines().count(), run.err());
+                outOfMemory++;
+            }
+        }
+        assertTrue(outOfMemory > 0, "no run ran out of memory: this JVM needs smaller heaps to test this");
+    }
+
     @Test
     void aMissingTemporaryFolderIsOneLine() throws Exception {
         Path archive = write("ok.tar", new Tars.Tar().images(images).end().bytes());
