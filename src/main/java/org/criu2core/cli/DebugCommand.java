@@ -133,7 +133,9 @@ final class DebugCommand implements Callable<Integer> {
         if (terminal) {
             builder.redirectOutput(ProcessBuilder.Redirect.INHERIT).redirectError(ProcessBuilder.Redirect.INHERIT);
         }
-        SignalHandler previous = ignoreInterrupts(SignalHandler.SIG_IGN);
+        // a handler that does nothing, not SIG_IGN: an ignored SIGINT would be the debugger's too
+        // (exec keeps SIG_IGN), and this JVM could not take its own handler back afterwards
+        SignalHandler previous = ignoreInterrupts(signal -> { });
         try {
             java.lang.Process debugger = builder.start();
             if (!terminal) {

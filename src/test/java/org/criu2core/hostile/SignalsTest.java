@@ -65,8 +65,8 @@ class SignalsTest {
 
     /**
      * A signal ignored when a process starts stays ignored (what nohup and background jobs rely
-     * on), and this JVM may have SIGINT ignored (an in-process `debug` sets it so while gdb runs):
-     * the child starts with both signals at their defaults, where env can do that (coreutils 8.31).
+     * on), and this JVM may have been started so: the child starts with both signals at their
+     * defaults, where env can do that (coreutils 8.31).
      */
     private static List<String> defaultSignals() throws Exception {
         var probe = new ProcessBuilder("env", "--default-signal=INT,TERM", "true").start();
