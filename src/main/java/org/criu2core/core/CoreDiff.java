@@ -16,6 +16,7 @@ import org.criu2core.elf.CoreFile.NoteEntry;
 import org.criu2core.elf.CoreFile.Segment;
 import org.criu2core.elf.CoreStructs;
 import org.criu2core.elf.Elf;
+import org.criu2core.image.ImageFormatException;
 
 /**
  * Compares two cores field by field and page by page, and says in words where they differ.
@@ -497,38 +498,13 @@ public final class CoreDiff {
         return layout.idWidth() == 2 ? b.getShort(offset) & 0xffff : Integer.toUnsignedLong(b.getInt(offset));
     }
 
-    private record FileEntry(long start, long end, long offset, String name) {
-    }
-
-    private List<FileEntry> fileEntries(byte[] desc, String which) {
-        int word = expected.elfClass().word();
-        var b = ordered(desc);
-        List<FileEntry> entries = new ArrayList<>();
-        if (desc.length < 2 * word) {
-            say("NT_FILE of the %s core is %d bytes", which, desc.length);
-            return entries;
+    private List<CoreFile.MappedFile> fileEntries(CoreFile core, String which) {
+        try {
+            return core.mappedFiles();
+        } catch (ImageFormatException e) {
+            say("NT_FILE of the %s core: %s", which, e.getMessage());
+            return List.of();
         }
-        long count = word(b, 0, word);
-        long names = 2L * word + 3L * word * count;
-        if (count < 0 || names > desc.length) {
-            say("NT_FILE of the %s core counts %d files in %d bytes", which, count, desc.length);
-            return entries;
-        }
-        int at = (int) names;
-        for (int i = 0; i < count; i++) {
-            int o = 2 * word + 3 * word * i;
-            int nul = at;
-            while (nul < desc.length && desc[nul] != 0) {
-                nul++;
-            }
-            entries.add(new FileEntry(word(b, o, word), word(b, o + word, word), word(b, o + 2 * word, word),
-                    new String(desc, at, nul - at, StandardCharsets.UTF_8)));
-            at = nul + 1;
-        }
-        if (at != desc.length) {
-            say("NT_FILE of the %s core has %d bytes after its names", which, desc.length - at);
-        }
-        return entries;
     }
 
     private void ntFile(byte[] want, byte[] got) {
@@ -536,16 +512,16 @@ public final class CoreDiff {
         if (word(ordered(want), word, word) != word(ordered(got), word, word)) {
             say("NT_FILE page size %d, expected %d", word(ordered(got), word, word), word(ordered(want), word, word));
         }
-        var w = fileEntries(want, "expected");
-        var g = fileEntries(got, "actual");
-        for (FileEntry e : w) {
+        var w = fileEntries(expected, "expected");
+        var g = fileEntries(actual, "actual");
+        for (var e : w) {
             if (!g.contains(e)) {
-                say("NT_FILE lacks 0x%x-0x%x at page %d %s", e.start(), e.end(), e.offset(), e.name());
+                say("NT_FILE lacks 0x%x-0x%x at page %d %s", e.start(), e.end(), e.pageOffset(), e.name());
             }
         }
-        for (FileEntry e : g) {
+        for (var e : g) {
             if (!w.contains(e)) {
-                say("NT_FILE has an extra 0x%x-0x%x at page %d %s", e.start(), e.end(), e.offset(), e.name());
+                say("NT_FILE has an extra 0x%x-0x%x at page %d %s", e.start(), e.end(), e.pageOffset(), e.name());
             }
         }
         if (new java.util.HashSet<>(w).equals(new java.util.HashSet<>(g)) && !w.equals(g)) {

@@ -128,23 +128,17 @@ public final class ProcessMemory implements AutoCloseable {
             if (!pages.present(r)) {
                 continue;
             }
-            OpenFile file = open(pages.file(r));
-            if (!file.mayHaveHoles()) {
-                continue;
-            }
-            long from = pages.fileOffset(r);
-            long to = from + (pages.end(r) - pages.start(r));
-            for (long cursor = from; cursor < to; ) {
-                long data = Math.min(file.dataFrom(cursor), to);
-                if (data > cursor) {
-                    long first = pages.start(r) + (cursor - from) / pageSize() * pageSize();
-                    long end = pages.start(r) + (data - from + pageSize() - 1) / pageSize() * pageSize();
-                    long[] seen = byFile.computeIfAbsent(pages.file(r), f -> new long[] {0, first, end});
-                    seen[0] += (end - first) / pageSize();
-                    seen[2] = end;
-                }
-                cursor = data < to ? Math.min(file.holeFrom(data), to) : to;
-            }
+            Path path = pages.file(r);
+            withHoles(open(path), pages.start(r), pages.end(r) - pages.start(r), pages.fileOffset(r),
+                    (address, length, file, offset) -> {
+                        if (file == null) {
+                            long first = address / pageSize() * pageSize();
+                            long end = (address + length + pageSize() - 1) / pageSize() * pageSize();
+                            long[] seen = byFile.computeIfAbsent(path, f -> new long[] {0, first, end});
+                            seen[0] += (end - first) / pageSize();
+                            seen[2] = end;
+                        }
+                    });
         }
         List<String> out = new ArrayList<>();
         byFile.forEach((file, seen) -> out.add(String.format("%s: holes where %d saved page%s between 0x%x and 0x%x "

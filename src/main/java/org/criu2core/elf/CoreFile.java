@@ -280,6 +280,10 @@ public final class CoreFile implements AutoCloseable {
                     new String(desc, at, nul - at, StandardCharsets.UTF_8)));
             at = nul + 1;
         }
+        if (at != desc.length) {
+            throw new ImageFormatException(name, note.offset(), "NT_FILE has " + (desc.length - at)
+                    + " bytes after its names");
+        }
         return files;
     }
 
