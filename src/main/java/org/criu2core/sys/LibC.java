@@ -38,6 +38,9 @@ final class LibC {
     // int statx(int dirfd, const char *pathname, int flags, unsigned int mask, struct statx *statxbuf);
     static native int statx(int dirfd, byte[] path, int flags, int mask, byte[] statx);
 
+    // int ioctl(int fd, unsigned long request, void *arg);
+    static native int ioctl(int fd, NativeLong request, byte[] arg);
+
     // ssize_t readlinkat(int dirfd, const char *pathname, char *buf, size_t bufsiz);
     static native NativeLong readlinkat(int dirfd, byte[] path, byte[] buf, NativeLong size);
 }

@@ -138,6 +138,11 @@ public final class OpenFile implements Closeable {
         return name;
     }
 
+    /** The descriptor for the native calls; -1 where they are unavailable. */
+    int fd() {
+        return fd;
+    }
+
     public FileChannel channel() {
         return channel;
     }
