@@ -1,12 +1,15 @@
 package org.criu2core.cli;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.criu2core.api.Criu2Core;
 import org.criu2core.core.ProcessNotes;
+import org.criu2core.sys.BlockSharing;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -56,6 +59,10 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = {"-q", "--quiet"}, description = "print nothing but errors")
     boolean quiet;
 
+    @Option(names = {"-v", "--verbose"}, description = "also say of each core how many of its bytes were cloned "
+            + "(share blocks with the checkpoint's files: XFS, btrfs) and how many were written")
+    boolean verbose;
+
     @Mixin
     ArchiveOptions archiveOptions;
 
@@ -81,12 +88,16 @@ final class ConvertCommand implements Callable<Integer> {
         var options = new Criu2Core.Options(rootOption.root, filter, pids, ConsoleProgress.forTerminal(quiet), jobs,
                 limits);
         int[] imageWarnings = {0};
+        var blocks = new Blocks();
         var report = Criu2Core.convert(images, out, options, outcome -> {
             if (outcome instanceof Criu2Core.Written w) {
                 var r = w.result();
                 say(err, String.format("%s: %s, %d thread%s, %d segments, %s bytes%s", r.core(), r.arch(),
                         r.threads(), r.threads() == 1 ? "" : "s", r.segments(), r.size(),
                         r.lazyPages() > 0 ? ", " + r.lazyPages() + " lazy pages left as zeros" : ""));
+                if (verbose) {
+                    say(err, r.core() + ": " + blocks.of(r.core()));
+                }
                 for (String warning : r.warnings()) {
                     say(err, "warning: " + warning);
                 }
@@ -127,10 +138,44 @@ final class ConvertCommand implements Callable<Integer> {
         long failed = outcomes.size() - written - skipped;
         long warnings = missing.size() + (report.notLookedUp() > 0 ? 1 : 0) + (report.root() == null ? 1 : 0)
                 + imageWarnings[0];
-        say(err, String.format("%d core%s written (%d bytes), %d skipped, %d failed, %d warning%s; %s", written,
-                written == 1 ? "" : "s", bytes, skipped, failed, warnings, warnings == 1 ? "" : "s",
+        say(err, String.format("%d core%s written (%d bytes%s), %d skipped, %d failed, %d warning%s; %s", written,
+                written == 1 ? "" : "s", bytes, verbose ? "; " + blocks.total() : "", skipped, failed, warnings,
+                warnings == 1 ? "" : "s",
                 RootOption.where(report.root())));
         return report.allWritten() ? 0 : Main.EXIT_FAILURE;
+    }
+
+    /**
+     * What the filesystem says of the cores' blocks (--verbose). Right after it was written, a
+     * core's blocks can be shared only with the files they were cloned from.
+     */
+    private static final class Blocks {
+        private long cloned;
+        private long written;
+        private boolean unknown;
+
+        String of(Path core) {
+            try {
+                var sharing = BlockSharing.of(core);
+                if (sharing.isEmpty()) {
+                    unknown = true;
+                    return "its filesystem does not say which blocks are shared";
+                }
+                long shared = sharing.get().shared();
+                long own = sharing.get().own();
+                cloned += shared;
+                written += own;
+                return String.format("%d bytes cloned (blocks shared with the checkpoint's files), %d written, "
+                        + "%d in holes", shared, own, Files.size(core) - shared - own);
+            } catch (IOException e) {
+                unknown = true;
+                return "which blocks are shared is not known: " + e.getMessage();
+            }
+        }
+
+        String total() {
+            return unknown ? "which blocks are shared is not known" : cloned + " cloned, " + written + " written";
+        }
     }
 
     private void say(PrintWriter err, String line) {
