@@ -36,7 +36,7 @@ import org.criu2core.image.proto.Vma.vma_entry;
  * pages is in the parent, the rest are in the dump's pages file. With several processes, each
  * has an equal share of the size and the VMAs, and pages files of its own.
  *
- * <pre>usage: BenchCheckpoint DIR SIZE_MIB VMAS [PROCESSES [THREADS]]</pre>
+ * <pre>usage: BenchCheckpoint DIR SIZE_MIB VMAS [PROCESSES [THREADS [PAGE_SIZE]]]</pre>
  * writes DIR/pre and DIR/images; prints the pages files' total size.
  */
 public final class BenchCheckpoint {
@@ -57,7 +57,7 @@ public final class BenchCheckpoint {
 
     public static void main(String[] args) throws IOException {
         if (args.length < 3) {
-            System.err.println("usage: BenchCheckpoint DIR SIZE_MIB VMAS [PROCESSES [THREADS]]");
+            System.err.println("usage: BenchCheckpoint DIR SIZE_MIB VMAS [PROCESSES [THREADS [PAGE_SIZE]]]");
             System.exit(2);
         }
         Path dir = Path.of(args[0]);
@@ -65,15 +65,23 @@ public final class BenchCheckpoint {
         int vmas = Integer.parseInt(args[2]);
         int processes = args.length > 3 ? Integer.parseInt(args[3]) : 1;
         int threads = args.length > 4 ? Integer.parseInt(args[4]) : 4;
+        // another page size than the host's: what the alignment of clones does with 64 KiB pages
+        int pageSize = args.length > 5 ? Integer.parseInt(args[5]) : PAGE;
         if (processes < 1 || processes >= PID_STEP || threads < 1 || threads >= PID_STEP || vmas < processes) {
             System.err.println("BenchCheckpoint: 1 <= PROCESSES <= VMAS, PROCESSES and THREADS below " + PID_STEP);
             System.exit(2);
         }
-        System.out.println(write(dir, sizeMiB, vmas, processes, threads));
+        System.out.println(write(dir, sizeMiB, vmas, processes, threads, pageSize));
     }
 
     /** Writes the checkpoint; returns the bytes of saved pages (all pages files). */
-    static long write(Path dir, long sizeMiB, int vmaCount, int processes, int threads) throws IOException {
+    public static long write(Path dir, long sizeMiB, int vmaCount, int processes, int threads) throws IOException {
+        return write(dir, sizeMiB, vmaCount, processes, threads, PAGE);
+    }
+
+    /** The same with pages of {@code pageSize} bytes (AT_PAGESZ, pages files, VMA sizes). */
+    public static long write(Path dir, long sizeMiB, int vmaCount, int processes, int threads, int pageSize)
+            throws IOException {
         Path pre = dir.resolve("pre");
         Path images = dir.resolve("images");
         Files.createDirectories(pre);
@@ -93,7 +101,7 @@ public final class BenchCheckpoint {
             for (int tid : tids) {
                 image(images, "core-" + tid + ".img", "CORE", List.of(core(tid, tid == pid)));
             }
-            written += writeMemory(pre, images, pid, p + 1, sizeMiB / processes, vmaCount / processes);
+            written += writeMemory(pre, images, pid, p + 1, sizeMiB / processes, vmaCount / processes, pageSize);
         }
         image(images, "pstree.img", "PSTREE", tree);
         Files.deleteIfExists(images.resolve("parent"));
@@ -102,30 +110,30 @@ public final class BenchCheckpoint {
     }
 
     /** The VMAs, pagemaps and pages of one process; returns the bytes of its saved pages. */
-    private static long writeMemory(Path pre, Path images, int pid, int pagesId, long sizeMiB, int vmaCount)
-            throws IOException {
+    private static long writeMemory(Path pre, Path images, int pid, int pagesId, long sizeMiB, int vmaCount,
+                                    int pageSize) throws IOException {
         // pages per VMA such that the saved pages (15 of 16) add up to the size asked for
-        long savedPages = sizeMiB * (1 << 20) / PAGE;
+        long savedPages = sizeMiB * (1 << 20) / pageSize;
         long pagesPerVma = Math.max(1, savedPages * 16 / 15 / vmaCount);
         List<vma_entry> vmas = new ArrayList<>();
         List<Message> dumpMap = new ArrayList<>(List.of(pagemap_head.newBuilder().setPagesId(pagesId).build()));
         List<Message> preMap = new ArrayList<>(List.of(pagemap_head.newBuilder().setPagesId(pagesId).build()));
         var random = new SplittableRandom(42 + pid);
-        byte[] page = new byte[PAGE];
+        byte[] page = new byte[pageSize];
         long written = 0;
         String pagesName = "pages-" + pagesId + ".img";
         try (OutputStream dumpPages = new BufferedOutputStream(Files.newOutputStream(images.resolve(pagesName)), 1 << 20);
              OutputStream prePages = new BufferedOutputStream(Files.newOutputStream(pre.resolve(pagesName)), 1 << 20)) {
             for (int v = 0; v < vmaCount; v++) {
-                long start = BASE + v * (pagesPerVma + 1) * PAGE; // a one-page gap keeps VMAs apart
-                vmas.add(vma_entry.newBuilder().setStart(start).setEnd(start + pagesPerVma * PAGE).setPgoff(0)
+                long start = BASE + v * (pagesPerVma + 1) * pageSize; // a one-page gap keeps VMAs apart
+                vmas.add(vma_entry.newBuilder().setStart(start).setEnd(start + pagesPerVma * pageSize).setPgoff(0)
                         .setShmid(0).setProt(3).setFlags(0x22).setStatus(1 | 1 << 9).setFd(-1).build());
                 long runStart = 0;
                 for (long j = 0; j <= pagesPerVma; j++) {
                     Kind k = j < pagesPerVma ? kind(j) : null;
                     if (j > 0 && (j == pagesPerVma || k != kind(j - 1))) {
                         Kind run = kind(j - 1);
-                        long vaddr = start + runStart * PAGE;
+                        long vaddr = start + runStart * pageSize;
                         long n = j - runStart;
                         if (run == Kind.PARENT) {
                             dumpMap.add(entry(vaddr, n, 1));
@@ -136,14 +144,14 @@ public final class BenchCheckpoint {
                         runStart = j;
                     }
                     if (k == Kind.PRESENT || k == Kind.PARENT) {
-                        for (int i = 0; i < PAGE; i += 8) {
+                        for (int i = 0; i < pageSize; i += 8) {
                             long r = random.nextLong();
                             for (int b = 0; b < 8; b++) {
                                 page[i + b] = (byte) (r >>> (8 * b));
                             }
                         }
                         (k == Kind.PRESENT ? dumpPages : prePages).write(page);
-                        written += PAGE;
+                        written += pageSize;
                     }
                 }
             }
@@ -152,7 +160,7 @@ public final class BenchCheckpoint {
         image(images, "mm-" + pid + ".img", "MM", List.of(mm_entry.newBuilder().setMmStartCode(0).setMmEndCode(0)
                 .setMmStartData(0).setMmEndData(0).setMmStartStack(0).setMmStartBrk(0).setMmBrk(0).setMmArgStart(0)
                 .setMmArgEnd(0).setMmEnvStart(0).setMmEnvEnd(0).setExeFileId(0)
-                .addAllMmSavedAuxv(List.of(6L, (long) PAGE)).addAllVmas(vmas).build()));
+                .addAllMmSavedAuxv(List.of(6L, (long) pageSize)).addAllVmas(vmas).build()));
         image(images, "pagemap-" + pid + ".img", "PAGEMAP", dumpMap);
         return written;
     }
