@@ -5,9 +5,11 @@ import java.io.PrintWriter;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.criu2core.image.CheckpointException;
 import org.criu2core.sys.Cleanup;
+import org.criu2core.sys.Linux;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IExecutionExceptionHandler;
@@ -28,7 +30,27 @@ public final class Main {
     private static final List<Class<?>> SUBCOMMANDS = Stream.concat(TOOLS.stream(),
             Stream.of(picocli.AutoComplete.GenerateCompletion.class, CommandLine.HelpCommand.class)).toList();
 
+    private static final String JNA_LIBRARY_PATH = "jna.platform.library.path";
+    /** The commands that open a checkpoint's files, through the native layer. */
+    private static final Set<String> NATIVE_COMMANDS = Set.of("convert", "info", "grep", "debug", "stacks");
+
     public static void main(String[] args) {
+        // JNA runs `ldconfig -p` as it starts, to know where libraries are, which costs every
+        // start tens of milliseconds (docs/performance.md). criu2core loads no library by name
+        // (sys.LibC binds the process's own symbols), so in its own process it tells JNA the
+        // paths are none.
+        if (System.getProperty(JNA_LIBRARY_PATH) == null) {
+            System.setProperty(JNA_LIBRARY_PATH, "");
+        }
+        if (args.length > 0 && NATIVE_COMMANDS.contains(args[0])) {
+            // binding the native calls (JNA: its stub, reflection over sys.LibC) is done by a
+            // second CPU while picocli reads the command line; the first use waits for it if need
+            // be: it reaches JNA only through Linux's state, so it can wait for this thread but
+            // never hold a class this one needs.
+            Thread bind = new Thread(Linux::unavailable, "criu2core-native");
+            bind.setDaemon(true);
+            bind.start();
+        }
         var err = new PrintWriter(System.err, true);
         // a signal stops the work and removes what was not finished; a second one exits at once
         Cleanup.handleSignals(err);

@@ -3,7 +3,6 @@ package org.criu2core.sys;
 import com.sun.jna.Native;
 import com.sun.jna.NativeLibrary;
 import com.sun.jna.NativeLong;
-import com.sun.jna.Platform;
 
 /**
  * The C library functions criu2core calls that Java has no API for, bound once by JNA's direct
@@ -13,7 +12,9 @@ import com.sun.jna.Platform;
  */
 final class LibC {
     static {
-        Native.register(NativeLibrary.getInstance(Platform.C_LIBRARY_NAME));
+        // the process's own symbols, which include the C library's: no search for a file named
+        // libc.so (which only development packages install), so no library path is needed
+        Native.register(NativeLibrary.getProcess());
     }
 
     private LibC() {
