@@ -10,7 +10,7 @@
 #                                 gcc) killed with SIGABRT, from the signal until waitpid returns;
 #                                 needs root, for core_pattern (pointed under target/, restored after)
 #
-# usage: [PROCESSES=N] [CRIU2CORE=COMMAND] [KERNEL=no] src/bench/benchmark.sh [--fs xfs|btrfs|ext4]
+# usage: [PROCESSES=N] [HOLES=N] [CRIU2CORE=COMMAND] [KERNEL=no] src/bench/benchmark.sh [--fs xfs|btrfs|ext4]
 #            [SIZE_MIB] [VMAS] [RUNS] [warm|cold] [JAVA_OPTIONS...]
 #   --fs TYPE  makes a TYPE filesystem in a file under target/bench, loop-mounts it (root), puts the
 #             checkpoint and every output there, reports the new disk space each step took (df,
@@ -23,6 +23,7 @@
 #             before every step (needs root), so all read from disk
 #   JAVA_OPTIONS  passed to java instead of the launcher's defaults (JAVA_OPTS)
 #   PROCESSES processes in the checkpoint's tree, sharing size and VMAs (default 1)
+#   HOLES     a hole (a page never saved) every HOLES pages of each VMA (default 16)
 #   CRIU2CORE the command that converts (default src/bin/criu2core; the README's other way:
 #             CRIU2CORE="java -jar target/criu2core.jar")
 #   KERNEL=no leaves the kernel's dump out
@@ -37,6 +38,7 @@ if [ "${1:-}" = --fs ]; then
 fi
 size=${1:-1024}; vmas=${2:-1000}; runs=${3:-5}; mode=${4:-warm}; shift $(( $# < 4 ? $# : 4 )) || true
 procs=${PROCESSES:-1}
+holes=${HOLES:-16}
 read -r -a criu2core <<< "${CRIU2CORE:-src/bin/criu2core}"
 if [ $# -gt 0 ]; then export JAVA_OPTS="$*"; fi
 bench=target/bench
@@ -66,11 +68,12 @@ settle() {
 
 [ -f target/criu2core.jar ] && [ -d target/test-classes ] || mvn -B -q -DskipTests package test-compile
 case_name=c${size}m-${vmas}v-${procs}p
+[ "$holes" = 16 ] || case_name+=-h$holes
 case_dir=$bench/$case_name
 if [ ! -d "$case_dir/images" ]; then
   echo "making a ${size} MiB checkpoint with ${vmas} VMAs and ${procs} processes in $case_dir"
   java -cp target/test-classes:target/criu2core.jar org.criu2core.bench.BenchCheckpoint "$case_dir" "$size" "$vmas" \
-    "$procs" >/dev/null
+    "$procs" 4 4096 "$holes" >/dev/null
 fi
 bytes=$(cat "$case_dir"/images/pages-*.img "$case_dir"/pre/pages-*.img | wc -c)
 
@@ -120,7 +123,7 @@ kernel_dump() {
   mkdir -p "$dir"
   saved_pattern=$(cat /proc/sys/kernel/core_pattern)
   echo "$dir/core.%p" > /proc/sys/kernel/core_pattern
-  (ulimit -c unlimited && exec "$bench/kernel-dump" "$size" "$vmas" "$procs") > "$bench/t"
+  (ulimit -c unlimited && exec "$bench/kernel-dump" "$size" "$vmas" "$procs" "$holes") > "$bench/t"
   printf '%s\n' "$saved_pattern" > /proc/sys/kernel/core_pattern
   saved_pattern=
 }
@@ -175,8 +178,8 @@ label() {
   esac
 }
 where="on target/"; [ -n "$fs" ] && where="on a loop-mounted $fs"
-printf 'checkpoint  %s: %d MiB of pages, %s VMAs, %s process(es), %s cache, %s%s\n' "$case_name" $((bytes >> 20)) \
-  "$vmas" "$procs" "$mode" "$where" "${JAVA_OPTS:+, java $JAVA_OPTS}"
+printf 'checkpoint  %s: %d MiB of pages, %s VMAs, %s process(es), a hole every %s pages, %s cache, %s%s\n' \
+  "$case_name" $((bytes >> 20)) "$vmas" "$procs" "$holes" "$mode" "$where" "${JAVA_OPTS:+, java $JAVA_OPTS}"
 printf 'criu2core   %s\n' "${criu2core[*]}"
 declare -A med
 for s in "${steps[@]}"; do

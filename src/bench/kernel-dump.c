@@ -4,7 +4,7 @@
  * and the same never touched), killed with SIGABRT; the time is from the first signal until
  * waitpid has returned for every one of them, which is when their cores are written.
  *
- * usage: kernel-dump SIZE_MIB VMAS [PROCESSES]
+ * usage: kernel-dump SIZE_MIB VMAS [PROCESSES [HOLE_EVERY]]
  * prints the seconds. The cores go where /proc/sys/kernel/core_pattern says; src/bench/benchmark.sh
  * builds this with gcc, points core_pattern under target/ and restores it afterwards.
  */
@@ -29,10 +29,12 @@ static void die(const char *what)
 	exit(1);
 }
 
-/* BenchCheckpoint.kind: every 16th page is never written (a hole in every core); the others are. */
+/* BenchCheckpoint.kind: every hole_every-th page is never written (a hole in every core); the others are. */
+static long hole_every = 16;
+
 static int written(long page)
 {
-	return page % 16 != 15;
+	return page % hole_every != hole_every - 1;
 }
 
 /* Maps and fills the memory of one process of the checkpoint, then says so on ready_fd and waits. */
@@ -40,7 +42,7 @@ static void child(long size_mib, long vmas, int ready_fd)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	long saved_pages = size_mib * (1L << 20) / page;
-	long per_vma = saved_pages * 16 / 15 / vmas;
+	long per_vma = saved_pages * hole_every / (hole_every - 1) / vmas;
 	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
 	uint64_t random = 42;
 
@@ -85,14 +87,15 @@ static void child(long size_mib, long vmas, int ready_fd)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: kernel-dump SIZE_MIB VMAS [PROCESSES]\n");
+		fprintf(stderr, "usage: kernel-dump SIZE_MIB VMAS [PROCESSES [HOLE_EVERY]]\n");
 		return 2;
 	}
 	long size_mib = atol(argv[1]);
 	long vmas = atol(argv[2]);
 	int processes = argc > 3 ? atoi(argv[3]) : 1;
-	if (size_mib < 1 || processes < 1 || processes > MAX_PROCESSES || vmas < processes) {
-		fprintf(stderr, "kernel-dump: 1 <= PROCESSES <= VMAS, PROCESSES <= %d\n", MAX_PROCESSES);
+	hole_every = argc > 4 ? atol(argv[4]) : 16;
+	if (size_mib < 1 || processes < 1 || processes > MAX_PROCESSES || vmas < processes || hole_every < 2) {
+		fprintf(stderr, "kernel-dump: 1 <= PROCESSES <= VMAS, PROCESSES <= %d, HOLE_EVERY >= 2\n", MAX_PROCESSES);
 		return 2;
 	}
 	pid_t pids[MAX_PROCESSES];

@@ -32,15 +32,16 @@ import org.criu2core.image.proto.Vma.vma_entry;
  * (parent link), random page contents, many VMAs, holes, one or more processes. Pages stream to
  * disk: nothing the size of the checkpoint is held in memory.
  *
- * <p>Pages of each VMA, by index j: every 16th is a hole (never saved), every fourth run of 64
- * pages is in the parent, the rest are in the dump's pages file. With several processes, each
+ * <p>Pages of each VMA, by index j: every 16th (or HOLE_EVERY-th) is a hole (never saved), every
+ * fourth run of 64 pages is in the parent, the rest are in the dump's pages file. With several processes, each
  * has an equal share of the size and the VMAs, and pages files of its own.
  *
- * <pre>usage: BenchCheckpoint DIR SIZE_MIB VMAS [PROCESSES [THREADS [PAGE_SIZE]]]</pre>
+ * <pre>usage: BenchCheckpoint DIR SIZE_MIB VMAS [PROCESSES [THREADS [PAGE_SIZE [HOLE_EVERY]]]]</pre>
  * writes DIR/pre and DIR/images; prints the pages files' total size.
  */
 public final class BenchCheckpoint {
     static final int PAGE = 4096;
+    static final int HOLE_EVERY = 16;
     static final int PID = 1000;
     /** Process p has pid PID + p * PID_STEP, its threads the pids after it. */
     static final int PID_STEP = 100;
@@ -48,8 +49,8 @@ public final class BenchCheckpoint {
 
     enum Kind { HOLE, PARENT, PRESENT }
 
-    static Kind kind(long page) {
-        if (page % 16 == 15) {
+    static Kind kind(long page, int holeEvery) {
+        if (page % holeEvery == holeEvery - 1) {
             return Kind.HOLE;
         }
         return (page / 64) % 4 == 0 ? Kind.PARENT : Kind.PRESENT;
@@ -57,7 +58,8 @@ public final class BenchCheckpoint {
 
     public static void main(String[] args) throws IOException {
         if (args.length < 3) {
-            System.err.println("usage: BenchCheckpoint DIR SIZE_MIB VMAS [PROCESSES [THREADS [PAGE_SIZE]]]");
+            System.err.println(
+                    "usage: BenchCheckpoint DIR SIZE_MIB VMAS [PROCESSES [THREADS [PAGE_SIZE [HOLE_EVERY]]]]");
             System.exit(2);
         }
         Path dir = Path.of(args[0]);
@@ -67,21 +69,27 @@ public final class BenchCheckpoint {
         int threads = args.length > 4 ? Integer.parseInt(args[4]) : 4;
         // another page size than the host's: what the alignment of clones does with 64 KiB pages
         int pageSize = args.length > 5 ? Integer.parseInt(args[5]) : PAGE;
-        if (processes < 1 || processes >= PID_STEP || threads < 1 || threads >= PID_STEP || vmas < processes) {
-            System.err.println("BenchCheckpoint: 1 <= PROCESSES <= VMAS, PROCESSES and THREADS below " + PID_STEP);
+        int holeEvery = args.length > 6 ? Integer.parseInt(args[6]) : HOLE_EVERY;
+        if (processes < 1 || processes >= PID_STEP || threads < 1 || threads >= PID_STEP || vmas < processes
+                || holeEvery < 2) {
+            System.err.println("BenchCheckpoint: 1 <= PROCESSES <= VMAS, PROCESSES and THREADS below " + PID_STEP
+                    + ", HOLE_EVERY at least 2");
             System.exit(2);
         }
-        System.out.println(write(dir, sizeMiB, vmas, processes, threads, pageSize));
+        System.out.println(write(dir, sizeMiB, vmas, processes, threads, pageSize, holeEvery));
     }
 
     /** Writes the checkpoint; returns the bytes of saved pages (all pages files). */
     public static long write(Path dir, long sizeMiB, int vmaCount, int processes, int threads) throws IOException {
-        return write(dir, sizeMiB, vmaCount, processes, threads, PAGE);
+        return write(dir, sizeMiB, vmaCount, processes, threads, PAGE, HOLE_EVERY);
     }
 
-    /** The same with pages of {@code pageSize} bytes (AT_PAGESZ, pages files, VMA sizes). */
-    public static long write(Path dir, long sizeMiB, int vmaCount, int processes, int threads, int pageSize)
-            throws IOException {
+    /**
+     * The same with pages of {@code pageSize} bytes (AT_PAGESZ, pages files, VMA sizes) and a hole
+     * every {@code holeEvery} pages.
+     */
+    public static long write(Path dir, long sizeMiB, int vmaCount, int processes, int threads, int pageSize,
+                             int holeEvery) throws IOException {
         Path pre = dir.resolve("pre");
         Path images = dir.resolve("images");
         Files.createDirectories(pre);
@@ -101,7 +109,8 @@ public final class BenchCheckpoint {
             for (int tid : tids) {
                 image(images, "core-" + tid + ".img", "CORE", List.of(core(tid, tid == pid)));
             }
-            written += writeMemory(pre, images, pid, p + 1, sizeMiB / processes, vmaCount / processes, pageSize);
+            written += writeMemory(pre, images, pid, p + 1, sizeMiB / processes, vmaCount / processes, pageSize,
+                    holeEvery);
         }
         image(images, "pstree.img", "PSTREE", tree);
         Files.deleteIfExists(images.resolve("parent"));
@@ -111,10 +120,10 @@ public final class BenchCheckpoint {
 
     /** The VMAs, pagemaps and pages of one process; returns the bytes of its saved pages. */
     private static long writeMemory(Path pre, Path images, int pid, int pagesId, long sizeMiB, int vmaCount,
-                                    int pageSize) throws IOException {
-        // pages per VMA such that the saved pages (15 of 16) add up to the size asked for
+                                    int pageSize, int holeEvery) throws IOException {
+        // pages per VMA such that the saved pages (all but one in holeEvery) add up to the size asked for
         long savedPages = sizeMiB * (1 << 20) / pageSize;
-        long pagesPerVma = Math.max(1, savedPages * 16 / 15 / vmaCount);
+        long pagesPerVma = Math.max(1, savedPages * holeEvery / (holeEvery - 1) / vmaCount);
         List<vma_entry> vmas = new ArrayList<>();
         List<Message> dumpMap = new ArrayList<>(List.of(pagemap_head.newBuilder().setPagesId(pagesId).build()));
         List<Message> preMap = new ArrayList<>(List.of(pagemap_head.newBuilder().setPagesId(pagesId).build()));
@@ -130,9 +139,9 @@ public final class BenchCheckpoint {
                         .setShmid(0).setProt(3).setFlags(0x22).setStatus(1 | 1 << 9).setFd(-1).build());
                 long runStart = 0;
                 for (long j = 0; j <= pagesPerVma; j++) {
-                    Kind k = j < pagesPerVma ? kind(j) : null;
-                    if (j > 0 && (j == pagesPerVma || k != kind(j - 1))) {
-                        Kind run = kind(j - 1);
+                    Kind k = j < pagesPerVma ? kind(j, holeEvery) : null;
+                    if (j > 0 && (j == pagesPerVma || k != kind(j - 1, holeEvery))) {
+                        Kind run = kind(j - 1, holeEvery);
                         long vaddr = start + runStart * pageSize;
                         long n = j - runStart;
                         if (run == Kind.PARENT) {
