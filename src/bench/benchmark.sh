@@ -193,6 +193,14 @@ for s in "${steps[@]}"; do
 done
 printf 'peak RSS of criu2core         %d MiB\n' $((rss / 1024))
 [ -n "$fs" ] && printf 'cores the same bytes as converted on target/: %s\n' "$same"
+# the ratio of the medians, and the median of each run's ratio: the references and criu2core of
+# one run share that moment's disk, which on a shared machine varies more than they do
+paired() {
+  # shellcheck disable=SC2086
+  paste -d' ' <(printf '%s\n' ${times[criu2core]}) <(printf '%s\n' ${times[$1]}) | awk '{print $1 / $2}' | median
+}
+printf 'criu2core / %-32s %-6s %s\n' "" "ratio" "median of the runs' ratios"
 for s in cp clone cores kernel; do
-  [ -n "${med[$s]:-}" ] && printf 'criu2core / %-32s %s\n' "$(label "$s")" "$(ratio "${med[criu2core]}" "${med[$s]}")"
+  [ -n "${med[$s]:-}" ] && printf 'criu2core / %-32s %-6s %.2f\n' "$(label "$s")" "$(ratio "${med[criu2core]}" "${med[$s]}")" \
+    "$(paired "$s")"
 done
