@@ -78,6 +78,12 @@ public final class LoopMount implements AutoCloseable {
         return Files.getFileStore(mountPoint).getUnallocatedSpace();
     }
 
+    /** Bytes this process may still write on the filesystem, after its dirty data has been written back. */
+    public long usable() throws IOException {
+        run("sync", "-f", mountPoint.toString());
+        return Files.getFileStore(mountPoint).getUsableSpace();
+    }
+
     @Override
     public void close() throws IOException {
         List<String> failed = new ArrayList<>();

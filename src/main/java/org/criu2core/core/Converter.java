@@ -4,13 +4,16 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import org.criu2core.arch.Arch;
 import org.criu2core.elf.Note;
 import org.criu2core.image.CheckpointException;
 import org.criu2core.model.Checkpoint;
 import org.criu2core.model.Process;
 import org.criu2core.sys.FileException;
+import org.criu2core.sys.OpenFile;
 
 /**
  * Makes the core of one process: images, then model, then layout plan, then writer. The core
@@ -97,8 +100,9 @@ public final class Converter {
 
     /**
      * The bytes the core will take on disk must fit in its filesystem's free space: a sparse
-     * source's holes and unsaved pages stay holes, so a core of any size may need little. Counted
-     * piece by piece only when the core's whole size would not fit.
+     * source's holes and unsaved pages stay holes, and on XFS and btrfs pages cloned from files on
+     * the same filesystem take no space, so a core of any size may need little. Counted piece by
+     * piece only when the core's whole size would not fit.
      */
     private static void checkSpace(Path core, CoreLayout layout, ProcessMemory memory) throws IOException {
         Path dir = core.toAbsolutePath().getParent();
@@ -109,11 +113,20 @@ public final class Converter {
         // headers and notes, and section header 0 after the segments when there is one
         long[] bytes = {layout.dataOffset()
                 + (layout.extendedNumbering() ? layout.fileSize() - layout.sectionHeaderOffset() : 0)};
+        Map<OpenFile, Boolean> clones = new IdentityHashMap<>();
         for (CoreLayout.Segment segment : layout.segments()) {
             long start = segment.vma().start();
             if (segment.fileSize() > 0) {
                 memory.forEach(segment.vma(), start, start + segment.fileSize(), (address, length, file, offset) -> {
-                    if (file != null) {
+                    if (file == null) {
+                        return;
+                    }
+                    Boolean cloned = clones.get(file);
+                    if (cloned == null) {
+                        cloned = file.mayCloneInto(dir);
+                        clones.put(file, cloned);
+                    }
+                    if (!cloned) {
                         bytes[0] += length;
                     }
                 });
@@ -121,7 +134,8 @@ public final class Converter {
         }
         if (bytes[0] > free) {
             throw new FileException(core.toString(), "needs " + bytes[0] + " bytes on disk (of " + layout.fileSize()
-                    + ", the rest holes), and " + dir + " has " + free + " bytes free");
+                    + ", the rest holes" + (clones.containsValue(true) ? " and clones" : "") + "), and " + dir
+                    + " has " + free + " bytes free");
         }
     }
 

@@ -147,6 +147,29 @@ public final class OpenFile implements Closeable {
         return channel;
     }
 
+    /**
+     * Whether copies from this file into a new file in {@code dir} can be clones, which take no
+     * new disk space: both are on one XFS or btrfs, whose copy_file_range shares blocks. A forecast
+     * for planning; {@link #copyTo} does what the filesystem can, and copies where a block is
+     * larger than a page or an XFS was made without reflink.
+     */
+    public boolean mayCloneInto(Path dir) throws IOException {
+        if (fd < 0) {
+            return false;
+        }
+        String type = Files.getFileStore(dir).type();
+        if (!"xfs".equals(type) && !"btrfs".equals(type)) {
+            return false;
+        }
+        byte[] statx = new byte[FileStatus.SIZE];
+        if (LibC.statx(AT_FDCWD, Linux.cString(dir.toString()), 0, FileStatus.MASK, statx) != 0) {
+            return false;
+        }
+        FileStatus folder = FileStatus.of(statx);
+        FileStatus self = status(fd, name);
+        return folder.devMajor() == self.devMajor() && folder.devMinor() == self.devMinor();
+    }
+
     public long size() throws IOException {
         return channel.size();
     }

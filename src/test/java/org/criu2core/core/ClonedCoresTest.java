@@ -80,6 +80,17 @@ class ClonedCoresTest {
             long pages = Files.size(threads.resolve("images/pages-1.img"));
             assertTrue(BlockSharing.of(threadsCore).orElseThrow().shared() >= pages,
                     "the saved pages and the mapped files' pages are clones");
+
+            // a core whose pages are more than the free space converts when they are clones
+            long keep = 4 << 20;
+            var fill = new ProcessBuilder("fallocate", "-l", Long.toString(fs.usable() - keep),
+                    fs.path().resolve("fill").toString()).redirectErrorStream(true).start();
+            assertEquals(0, fill.waitFor(), new String(fill.getInputStream().readAllBytes()));
+            assertTrue(fs.usable() < saved, fs.usable() + " bytes free");
+            var full = KernelCores.cli("convert", "-q", "-D", fs.path().resolve("synthetic/images").toString(),
+                    "-o", fs.path().resolve("full").toString());
+            assertEquals(0, full.status(), full.err());
+            assertEquals(saved, BlockSharing.of(fs.path().resolve("full/core.1000")).orElseThrow().shared());
         }
     }
 
