@@ -99,27 +99,27 @@ public final class CoreWriter {
                     .u16(cls.ehdr().eShstrndx(), Elf.SHN_UNDEF);
         }
         buffer.put(ehdr.toBytes());
-        buffer.put(programHeader(cls, order, Elf.PT_NOTE, 0, layout.notesOffset(), 0, layout.notesSize(), 0, 4));
+        programHeader(buffer, cls, order, Elf.PT_NOTE, 0, layout.notesOffset(), 0, layout.notesSize(), 0, 4);
         for (CoreLayout.Segment s : layout.segments()) {
-            buffer.put(programHeader(cls, order, Elf.PT_LOAD, s.flags(), s.offset(), s.vma().start(), s.fileSize(),
-                    s.vma().size(), layout.execPageSize()));
+            programHeader(buffer, cls, order, Elf.PT_LOAD, s.flags(), s.offset(), s.vma().start(), s.fileSize(),
+                    s.vma().size(), layout.execPageSize());
         }
         return buffer.flip();
     }
 
-    private static byte[] programHeader(ElfClass cls, ByteOrder order, int type, int flags, long offset, long vaddr,
-                                        long filesz, long memsz, long align) {
+    /** Writes the next program header of {@code buffer}. */
+    private static void programHeader(ByteBuffer buffer, ElfClass cls, ByteOrder order, int type, int flags,
+                                      long offset, long vaddr, long filesz, long memsz, long align) {
         int word = cls.word();
         ElfClass.Phdr p = cls.phdr();
-        return new Struct(p.size(), order)
+        Struct.next(buffer, p.size(), order)
                 .u32(p.pType(), type)
                 .u32(p.pFlags(), flags)
                 .word(p.pOffset(), offset, word)
                 .word(p.pVaddr(), vaddr, word)
                 .word(p.pFilesz(), filesz, word)
                 .word(p.pMemsz(), memsz, word)
-                .word(p.pAlign(), align, word)
-                .toBytes();
+                .word(p.pAlign(), align, word);
     }
 
     /** Section header 0 of a core with PN_XNUM segments: sh_info holds the real count. */

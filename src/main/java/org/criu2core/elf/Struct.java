@@ -15,6 +15,21 @@ public final class Struct {
         buf = ByteBuffer.allocate(size).order(order);
     }
 
+    private Struct(ByteBuffer buf) {
+        this.buf = buf;
+    }
+
+    /**
+     * The next {@code size} bytes of {@code buffer} as a struct written in place, in
+     * {@code order}; the buffer's position moves past them. For tables of many structs (70 000
+     * program headers), without an array of each.
+     */
+    public static Struct next(ByteBuffer buffer, int size, ByteOrder order) {
+        var in = new Struct(buffer.slice(buffer.position(), size).order(order));
+        buffer.position(buffer.position() + size);
+        return in;
+    }
+
     public int size() {
         return buf.capacity();
     }
@@ -65,7 +80,9 @@ public final class Struct {
     }
 
     public byte[] toBytes() {
-        return buf.array().clone();
+        byte[] out = new byte[buf.capacity()];
+        buf.get(0, out);
+        return out;
     }
 
     private static void check(long value, long mask, int offset, int bits) {

@@ -2,6 +2,7 @@ package org.criu2core.image;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
+import com.google.protobuf.Parser;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -27,6 +28,7 @@ public final class ImageReader {
     static final long MAX_IMAGE_SIZE = 1L << 30;
     /** Parsed messages take up to this many times the bytes of their image. */
     static final int PARSED_SIZE_FACTOR = 8;
+    private static final byte[] NO_PAYLOAD = {};
 
     private ImageReader() {
     }
@@ -41,6 +43,28 @@ public final class ImageReader {
      * (which `tar x` keeps) would read some other file into the core.
      */
     public static Image read(Path file, String name) throws IOException {
+        List<ImageEntry> entries = new ArrayList<>();
+        Header header = visit(wholeFile(file, name), name, null, true, (index, entry) -> entries.add(entry));
+        return new Image(header.magic(), entries, header.order());
+    }
+
+    /** Takes each entry of an image as it is read. */
+    @FunctionalInterface
+    public interface EntryVisitor {
+        void visit(int index, ImageEntry entry) throws IOException;
+    }
+
+    /**
+     * Reads {@code file}, which must be a {@code magic} image, handing each entry to {@code visitor}
+     * and keeping none: for images of tens of thousands of entries needed once (pagemaps), whose
+     * messages then die young instead of being copied by every collection while the rest is read.
+     */
+    public static void forEach(Path file, String name, String magic, EntryVisitor visitor) throws IOException {
+        visit(wholeFile(file, name), name, magic, true, visitor);
+    }
+
+    /** The bytes of {@code file}, read at once after its size is checked. */
+    private static ArraySource wholeFile(Path file, String name) throws IOException {
         try (OpenFile opened = OpenFile.openRegular(file, name)) {
             FileChannel channel = opened.channel();
             long size = channel.size();
@@ -52,7 +76,7 @@ public final class ImageReader {
             // which for the 27 000 entries of a 1 GiB checkpoint's pagemap was 50 ms
             byte[] bytes = new byte[(int) size];
             new FileSource(channel, name).read(0, bytes);
-            return read(new ArraySource(bytes), name, true);
+            return new ArraySource(bytes);
         }
     }
 
@@ -84,6 +108,13 @@ public final class ImageReader {
         /** Fills {@code into} from {@code at}; the caller has checked the bytes are there. */
         void read(long at, byte[] into) throws IOException;
 
+        /** The message of {@code length} bytes at {@code at}; the caller has checked they are there. */
+        default Message parse(Parser<? extends Message> parser, long at, int length) throws IOException {
+            byte[] bytes = new byte[length];
+            read(at, bytes);
+            return parser.parseFrom(bytes);
+        }
+
         /** The u32 at {@code at} in {@code order}, as the sizes and magics of images are. */
         default int word(long at, ByteOrder order) throws IOException {
             byte[] b = new byte[4];
@@ -101,6 +132,12 @@ public final class ImageReader {
         @Override
         public void read(long at, byte[] into) {
             System.arraycopy(bytes, (int) at, into, 0, into.length);
+        }
+
+        /** Without a copy: a pagemap has tens of thousands of entries. */
+        @Override
+        public Message parse(Parser<? extends Message> parser, long at, int length) throws IOException {
+            return parser.parseFrom(bytes, (int) at, length);
         }
 
         /** Without an array per word: a pagemap has one word per entry, tens of thousands. */
@@ -140,6 +177,17 @@ public final class ImageReader {
     }
 
     private static Image read(Source in, String name, boolean payloads) throws IOException {
+        List<ImageEntry> entries = new ArrayList<>();
+        Header header = visit(in, name, null, payloads, (index, entry) -> entries.add(entry));
+        return new Image(header.magic(), entries, header.order());
+    }
+
+    private record Header(String magic, ByteOrder order) {
+    }
+
+    /** Reads the image in {@code in}, of kind {@code expected} unless that is null, entry by entry. */
+    private static Header visit(Source in, String name, String expected, boolean payloads, EntryVisitor visitor)
+            throws IOException {
         long size = in.size();
         long[] at = {0};
         if (size < 4) {
@@ -147,15 +195,16 @@ public final class ImageReader {
         }
         ByteOrder order = byteOrder(in.word(0, ByteOrder.LITTLE_ENDIAN));
         String magic = readMagic(in, size, at, name, order);
+        if (expected != null && !expected.equals(magic)) {
+            throw new ImageFormatException(name, 0, "a " + magic + " image where a " + expected + " image belongs");
+        }
         ImageKind kind = ImageKind.of(magic).orElseThrow(() -> new ImageFormatException(name, 0,
                 magic + " image: criu2core has no schema for this kind of image"));
-        List<ImageEntry> entries = new ArrayList<>();
-        while (at[0] < size) {
-            int index = entries.size();
-            entries.add(readEntry(in, size, at, name, kind.entryAt(index), kind.extraAt(index), index, payloads,
-                    order));
+        for (int index = 0; at[0] < size; index++) {
+            visitor.visit(index, readEntry(in, size, at, name, kind.entryAt(index), kind.extraAt(index), index,
+                    payloads, order));
         }
-        return new Image(magic, entries, order);
+        return new Header(magic, order);
     }
 
     /**
@@ -209,11 +258,9 @@ public final class ImageReader {
         if (!payloads) {
             checkHeap(length, name);
         }
-        byte[] bytes = new byte[(int) length];
-        in.read(offset + 4, bytes);
         Message message;
         try {
-            message = type.getParserForType().parseFrom(bytes);
+            message = in.parse(type.getParserForType(), offset + 4, (int) length);
         } catch (InvalidProtocolBufferException e) {
             throw new ImageFormatException(name, offset + 4, "entry " + index + " is not a valid "
                     + type.getDescriptorForType().getName() + ": " + e.getMessage(), e);
@@ -228,8 +275,11 @@ public final class ImageReader {
                         + Long.toUnsignedString(extraLength) + " bytes is larger than the " + left + " bytes left");
             }
         }
-        byte[] payload = new byte[payloads ? (int) extraLength : 0];
-        in.read(extraAt, payload);
+        byte[] payload = NO_PAYLOAD;
+        if (payloads && extraLength > 0) {
+            payload = new byte[(int) extraLength];
+            in.read(extraAt, payload);
+        }
         at[0] = extraAt + extraLength;
         return new ImageEntry(message, payload, offset, extra == null ? -1 : extraAt, extraLength);
     }

@@ -101,6 +101,18 @@ public final class CheckpointDir {
         return ImageReader.read(file, file.toString());
     }
 
+    /**
+     * Hands each entry of {@code name}, an image that must be of the kind {@code magic}, to
+     * {@code visitor} and keeps none (ImageReader.forEach).
+     */
+    public void forEach(String name, String magic, ImageReader.EntryVisitor visitor) throws IOException {
+        Path file = dir.resolve(name);
+        if (!has(name)) {
+            throw new CheckpointException(file.toString(), "missing from the checkpoint");
+        }
+        ImageReader.forEach(file, file.toString(), magic, visitor);
+    }
+
     /** Reads an image that must be of the kind {@code magic}, as its name says. */
     public Image read(String name, String magic) throws IOException {
         Image image = read(name);

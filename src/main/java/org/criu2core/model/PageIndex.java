@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.criu2core.image.CheckpointException;
-import org.criu2core.image.Image;
+import org.criu2core.image.ImageReader;
 import org.criu2core.image.ImageEntry;
 import org.criu2core.image.ImageFormatException;
 import org.criu2core.image.proto.Pagemap.pagemap_entry;
@@ -141,21 +141,46 @@ public final class PageIndex {
         }
 
         PageIndex load(CheckpointDir dir, String pagemap) throws IOException {
-            Image image = dir.read(pagemap, "PAGEMAP");
-            String name = dir.display(pagemap);
-            if (image.entries().isEmpty() || !(image.entries().get(0).message() instanceof pagemap_head head)) {
-                throw new ImageFormatException(name, 0, "pagemap without its head entry");
+            var reading = new PagemapReading(dir, pagemap);
+            // entry by entry, none kept: a pagemap can have hundreds of thousands
+            dir.forEach(pagemap, "PAGEMAP", reading);
+            return reading.index();
+        }
+
+        /** The state of reading one pagemap into runs. */
+        private final class PagemapReading implements ImageReader.EntryVisitor {
+            private final CheckpointDir dir;
+            private final String pagemap;
+            private final String name;
+            private final Runs runs;
+            private Optional<PageIndex> parent = Optional.empty();
+            private String pagesName;
+            private Path pagesFile;
+            private long pagesSize;
+            private long offset;
+            private long previousEnd;
+            private int unknownFlags;
+
+            PagemapReading(CheckpointDir dir, String pagemap) throws IOException {
+                this.dir = dir;
+                this.pagemap = pagemap;
+                this.name = dir.display(pagemap);
+                // CRIU's entries take about 16 bytes: room for all but the longest, without copies
+                long size = Math.max(dir.size(pagemap), 0);
+                this.runs = new Runs((int) Math.min(size / 16 + 16, 1 << 20));
             }
-            String pagesName = "pages-" + Integer.toUnsignedString(head.getPagesId()) + ".img";
-            Path pagesFile = dir.file(pagesName);
-            long pagesSize = dir.size(pagesName);
-            Optional<PageIndex> parent = Optional.empty();
-            var runs = new Runs(image.entries().size());
-            long offset = 0;
-            long previousEnd = 0;
-            int unknownFlags = 0;
-            for (int n = 1; n < image.entries().size(); n++) {
-                ImageEntry entry = image.entries().get(n);
+
+            @Override
+            public void visit(int n, ImageEntry entry) throws IOException {
+                if (n == 0) {
+                    if (!(entry.message() instanceof pagemap_head head)) {
+                        throw new ImageFormatException(name, 0, "pagemap without its head entry");
+                    }
+                    pagesName = "pages-" + Integer.toUnsignedString(head.getPagesId()) + ".img";
+                    pagesFile = dir.file(pagesName);
+                    pagesSize = dir.size(pagesName);
+                    return;
+                }
                 var pe = (pagemap_entry) entry.message();
                 if (!pe.getUnknownFields().asMap().isEmpty()) {
                     // CRIU's --compress (criu-dev, 2026) adds fields saying how each run's bytes are
@@ -210,13 +235,19 @@ public final class PageIndex {
                             + Integer.toHexString(flags) + " say neither present, in parent nor lazy");
                 }
             }
-            List<String> warnings = new ArrayList<>();
-            if (unknownFlags != 0) {
-                warnings.add(String.format("%s: pagemap flags 0x%x (from a CRIU newer than this tool) left out", name,
-                        unknownFlags));
+
+            PageIndex index() throws ImageFormatException {
+                if (pagesName == null) {
+                    throw new ImageFormatException(name, 0, "pagemap without its head entry");
+                }
+                List<String> warnings = new ArrayList<>();
+                if (unknownFlags != 0) {
+                    warnings.add(String.format("%s: pagemap flags 0x%x (from a CRIU newer than this tool) left out",
+                            name, unknownFlags));
+                }
+                parent.ifPresent(p -> warnings.addAll(p.warnings()));
+                return runs.build(pageSize, warnings);
             }
-            parent.ifPresent(p -> warnings.addAll(p.warnings()));
-            return runs.build(pageSize, warnings);
         }
 
         private PageIndex parentIndex(CheckpointDir dir, String pagemap, String name, long at) throws IOException {

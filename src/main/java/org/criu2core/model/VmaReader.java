@@ -89,11 +89,14 @@ final class VmaReader {
                 checkCovered(guards.get(g), areas);
                 g++;
             }
-            List<Vma.Range> inside = new ArrayList<>();
+            List<Vma.Range> inside = List.of();
             for (int h = g; h < guards.size() && Long.compareUnsigned(guards.get(h).start(), v.getEnd()) < 0; h++) {
                 Vma.Range r = guards.get(h);
                 long from = Long.compareUnsigned(r.start(), v.getStart()) > 0 ? r.start() : v.getStart();
                 long to = Long.compareUnsigned(r.end(), v.getEnd()) < 0 ? r.end() : v.getEnd();
+                if (inside.isEmpty()) {
+                    inside = new ArrayList<>();
+                }
                 inside.add(new Vma.Range(from, to));
             }
             vmas.add(new Vma(v.getStart(), v.getEnd(), v.getPgoff(), v.getProt(), v.getFlags(), v.getStatus(),
