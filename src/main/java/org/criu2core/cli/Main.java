@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.criu2core.image.CheckpointException;
+import org.criu2core.model.Checkpoint;
 import org.criu2core.sys.Cleanup;
 import org.criu2core.sys.Linux;
 import picocli.CommandLine;
@@ -43,13 +44,17 @@ public final class Main {
             System.setProperty(JNA_LIBRARY_PATH, "");
         }
         if (args.length > 0 && NATIVE_COMMANDS.contains(args[0])) {
-            // binding the native calls (JNA: its stub, reflection over sys.LibC) is done by a
-            // second CPU while picocli reads the command line; the first use waits for it if need
-            // be: it reaches JNA only through Linux's state, so it can wait for this thread but
-            // never hold a class this one needs.
-            Thread bind = new Thread(Linux::unavailable, "criu2core-native");
-            bind.setDaemon(true);
-            bind.start();
+            // binding the native calls (JNA: its stub, reflection over sys.LibC) and building the
+            // schemas' descriptors are done by a second CPU while picocli reads the command line;
+            // the first use waits for either if need be. Neither can deadlock with this thread:
+            // JNA is reached only through Linux's state, and a descriptor's class waits only for
+            // those of the files it imports, never for a class of the tool.
+            Thread prepare = new Thread(() -> {
+                Linux.unavailable();
+                Checkpoint.prepareSchemas();
+            }, "criu2core-prepare");
+            prepare.setDaemon(true);
+            prepare.start();
         }
         var err = new PrintWriter(System.err, true);
         // a signal stops the work and removes what was not finished; a second one exits at once
