@@ -30,6 +30,23 @@ public final class Fixtures {
         }
     }
 
+    /** Copies the tree at {@code from} to {@code to} (which must not exist), links as links; returns {@code to}. */
+    public static Path copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> all = Files.walk(from)) {
+            for (Path p : all.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isSymbolicLink(p)) {
+                    Files.createSymbolicLink(target, Files.readSymbolicLink(p));
+                } else if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target);
+                }
+            }
+        }
+        return to;
+    }
+
     public static Path checkpoint(String name) {
         return CHECKPOINTS.resolve(name);
     }

@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
-import java.util.stream.Stream;
 import org.criu2core.Fixtures;
 import org.criu2core.KernelCores;
 import org.criu2core.LoopMount;
@@ -67,7 +66,7 @@ class ClonedCoresTest {
                     + blocks.own() + " written, "), run.err());
 
             // a real checkpoint with its mapped files under --root on the same filesystem
-            Path threads = copy(Fixtures.checkpoint("threads"), fs.path().resolve("threads"));
+            Path threads = Fixtures.copyTree(Fixtures.checkpoint("threads"), fs.path().resolve("threads"));
             var onFs = KernelCores.cli("convert", "-q", "-D", threads.resolve("images").toString(),
                     "--root", threads.resolve("root").toString(), "-o", fs.path().resolve("threads-out").toString());
             assertEquals(0, onFs.status(), onFs.err());
@@ -92,21 +91,5 @@ class ClonedCoresTest {
             assertEquals(0, full.status(), full.err());
             assertEquals(saved, BlockSharing.of(fs.path().resolve("full/core.1000")).orElseThrow().shared());
         }
-    }
-
-    private static Path copy(Path from, Path to) throws IOException {
-        try (Stream<Path> all = Files.walk(from)) {
-            for (Path p : all.toList()) {
-                Path target = to.resolve(from.relativize(p).toString());
-                if (Files.isSymbolicLink(p)) {
-                    Files.createSymbolicLink(target, Files.readSymbolicLink(p));
-                } else if (Files.isDirectory(p)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(p, target);
-                }
-            }
-        }
-        return to;
     }
 }

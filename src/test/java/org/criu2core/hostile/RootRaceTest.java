@@ -36,7 +36,7 @@ class RootRaceTest {
     @Test
     void swappingFoldersForLinksAndFilesForFifosNeverReadsOutside() throws Exception {
         Path root = tmp.resolve("root");
-        SparseAndSpaceTest.copyTree(Fixtures.checkpoint("threads").resolve("root"), root);
+        Fixtures.copyTree(Fixtures.checkpoint("threads").resolve("root"), root);
         Path data = root.resolve("srv/criu2core/fixture-data.bin");
         Path outside = Files.createDirectories(tmp.resolve("host/criu2core"));
         byte[] marker = new byte[(int) Files.size(data)];

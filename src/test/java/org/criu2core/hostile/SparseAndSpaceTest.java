@@ -36,7 +36,7 @@ class SparseAndSpaceTest {
     /** The real threads case and a copy of its root with a 1 GiB sparse file, one page of data at 512 MiB. */
     private Path[] sparseCase() throws IOException {
         Path root = tmp.resolve("root");
-        copyTree(root(), root);
+        Fixtures.copyTree(root(), root);
         Path sparse = root.resolve("srv/sparse.dat");
         try (var f = new RandomAccessFile(sparse.toFile(), "rw")) {
             f.setLength(GIB);
@@ -54,20 +54,6 @@ class SparseAndSpaceTest {
         return new Path[] {images.dir(), root, Path.of(Long.toUnsignedString(start))};
     }
 
-    static void copyTree(Path from, Path to) throws IOException {
-        try (var files = Files.walk(from)) {
-            for (Path p : files.toList()) {
-                Path target = to.resolve(from.relativize(p).toString());
-                if (Files.isSymbolicLink(p)) {
-                    Files.createSymbolicLink(target, Files.readSymbolicLink(p));
-                } else if (Files.isDirectory(p)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(p, target);
-                }
-            }
-        }
-    }
 
     private static long allocated(Path file) throws Exception {
         var stat = new ProcessBuilder("stat", "-c", "%b %B", file.toString()).start();
