@@ -6,6 +6,7 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.criu2core.core.Progress;
+import org.criu2core.sys.Linux;
 
 /**
  * One progress bar on stderr for all the cores of a conversion, when stderr is a terminal;
@@ -29,7 +30,8 @@ final class ConsoleProgress implements Progress {
     }
 
     static Progress forTerminal(boolean quiet) {
-        return quiet || System.console() == null ? Progress.NONE : new ConsoleProgress(System.err);
+        // the bar goes to standard error: shown when that is a terminal, whatever the output is
+        return quiet || !Linux.isTerminal(Linux.STDERR) ? Progress.NONE : new ConsoleProgress(System.err);
     }
 
     @Override

@@ -26,6 +26,9 @@ final class LibC {
     // long syscall(long number, ...): openat2(int dirfd, const char *path, struct open_how *how, size_t size)
     static native NativeLong syscall(NativeLong number, int dirfd, byte[] path, long[] how, NativeLong size);
 
+    // int isatty(int fd);
+    static native int isatty(int fd);
+
     // int close(int fd);
     static native int close(int fd);
 
