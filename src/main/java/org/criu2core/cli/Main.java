@@ -34,6 +34,8 @@ public final class Main {
     private static final String JNA_LIBRARY_PATH = "jna.platform.library.path";
     /** The commands that open a checkpoint's files, through the native layer. */
     private static final Set<String> NATIVE_COMMANDS = Set.of("convert", "info", "grep", "debug", "stacks");
+    /** The heap below which the main thread prepares for itself: what is prepared takes a few MiB. */
+    private static final long PREPARE_HEAP = 32L << 20;
 
     public static void main(String[] args) {
         // JNA runs `ldconfig -p` as it starts, to know where libraries are, which costs every
@@ -43,17 +45,22 @@ public final class Main {
         if (System.getProperty(JNA_LIBRARY_PATH) == null) {
             System.setProperty(JNA_LIBRARY_PATH, "");
         }
-        if (args.length > 0 && NATIVE_COMMANDS.contains(args[0])) {
+        if (args.length > 0 && NATIVE_COMMANDS.contains(args[0])
+                && Runtime.getRuntime().maxMemory() >= PREPARE_HEAP) {
             // binding the native calls (JNA: its stub, reflection over sys.LibC) and building the
             // schemas' descriptors are done by a second CPU while picocli reads the command line;
             // the first use waits for either if need be. Neither can deadlock with this thread:
             // JNA is reached only through Linux's state, and a descriptor's class waits only for
-            // those of the files it imports, never for a class of the tool.
+            // those of the files it imports, never for a class of the tool. It fails silently: the
+            // first use fails the same way and says so. Only with heap to spare: an error while a
+            // class is set up here (out of memory in a tiny heap) would reach the first use as
+            // NoClassDefFoundError, not as what it was.
             Thread prepare = new Thread(() -> {
                 Linux.unavailable();
                 Checkpoint.prepareSchemas();
             }, "criu2core-prepare");
             prepare.setDaemon(true);
+            prepare.setUncaughtExceptionHandler((thread, e) -> { });
             prepare.start();
         }
         var err = new PrintWriter(System.err, true);
