@@ -43,9 +43,7 @@ public final class ImageReader {
      * (which `tar x` keeps) would read some other file into the core.
      */
     public static Image read(Path file, String name) throws IOException {
-        List<ImageEntry> entries = new ArrayList<>();
-        Header header = visit(wholeFile(file, name), name, null, true, (index, entry) -> entries.add(entry));
-        return new Image(header.magic(), entries, header.order());
+        return read(wholeFile(file, name), name, true);
     }
 
     /** Takes each entry of an image as it is read. */
