@@ -152,7 +152,8 @@ public final class PageIndex {
             private final CheckpointDir dir;
             private final String pagemap;
             private final String name;
-            private final Runs runs;
+            private final long imageSize;
+            private Runs runs;
             private Optional<PageIndex> parent = Optional.empty();
             private String pagesName;
             private Path pagesFile;
@@ -165,9 +166,7 @@ public final class PageIndex {
                 this.dir = dir;
                 this.pagemap = pagemap;
                 this.name = dir.display(pagemap);
-                // CRIU's entries take about 16 bytes: room for all but the longest, without copies
-                long size = Math.max(dir.size(pagemap), 0);
-                this.runs = new Runs((int) Math.min(size / 16 + 16, 1 << 20));
+                this.imageSize = Math.max(dir.size(pagemap), 0);
             }
 
             @Override
@@ -179,6 +178,9 @@ public final class PageIndex {
                     pagesName = "pages-" + Integer.toUnsignedString(head.getPagesId()) + ".img";
                     pagesFile = dir.file(pagesName);
                     pagesSize = dir.size(pagesName);
+                    // once the reader has checked the image against the heap; CRIU's entries take
+                    // about 16 bytes: room for all but the longest pagemaps, without copies
+                    runs = new Runs((int) Math.min(imageSize / 16 + 16, 1 << 20));
                     return;
                 }
                 var pe = (pagemap_entry) entry.message();
