@@ -36,9 +36,6 @@ import org.criu2core.sys.Cleanup;
  * (an IOException) naming the file and offset of bad input. See docs/library.md.
  */
 public final class Criu2Core {
-    /** How long a signal's stop waits for the cores being written to stop. */
-    private static final long STOP_WAIT_SECONDS = 10;
-
     private Criu2Core() {
     }
 
@@ -110,7 +107,12 @@ public final class Criu2Core {
             }
         }
 
-        CheckpointArchive.Limits archive() {
+        public Limits withFileNoteLimit(long bytes) {
+            return new Limits(tmpDir, maxUnpackBytes, bytes, lookupTime);
+        }
+
+        /** What of these the unpacking of an archive takes. */
+        public CheckpointArchive.Limits archive() {
             return new CheckpointArchive.Limits(tmpDir, maxUnpackBytes);
         }
     }
@@ -175,7 +177,7 @@ public final class Criu2Core {
             var stop = Cleanup.onShutdown(() -> {
                 pool.shutdownNow();
                 try {
-                    pool.awaitTermination(STOP_WAIT_SECONDS, TimeUnit.SECONDS);
+                    pool.awaitTermination(Cleanup.STOP_WAIT_SECONDS, TimeUnit.SECONDS);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }

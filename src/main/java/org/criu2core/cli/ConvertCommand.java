@@ -83,8 +83,7 @@ final class ConvertCommand implements Callable<Integer> {
         if (fileNoteLimit > MAX_FILE_NOTE_LIMIT) {
             throw new ParameterException(spec.commandLine(), "--file-note-limit must be at most 1G");
         }
-        var limits = archiveOptions.limits(rootOption);
-        limits = new Criu2Core.Limits(limits.tmpDir(), limits.maxUnpackBytes(), fileNoteLimit, limits.lookupTime());
+        var limits = archiveOptions.limits(rootOption).withFileNoteLimit(fileNoteLimit);
         var options = new Criu2Core.Options(rootOption.root, filter, pids, ConsoleProgress.forTerminal(quiet), jobs,
                 limits);
         int[] imageWarnings = {0};

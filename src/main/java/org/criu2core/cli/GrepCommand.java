@@ -63,8 +63,7 @@ final class GrepCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         int[] matches = {0};
         var limits = archiveOptions.limits(rootOption);
-        try (var source = CheckpointArchive.open(checkpoint, new CheckpointArchive.Limits(limits.tmpDir(),
-                limits.maxUnpackBytes()));
+        try (var source = CheckpointArchive.open(checkpoint, limits.archive());
              var rootFs = RootFs.of(rootOption.root, source.unpacked(), limits.lookupTime())) {
             Checkpoint cp = Checkpoint.load(source.images());
             for (var entry : cp.tree()) {

@@ -46,8 +46,6 @@ public final class CheckpointArchive implements AutoCloseable {
     public static final int MAX_ENTRIES = 100_000;
     /** The temporary filesystem keeps this much free, or a twentieth of its size if that is less. */
     static final long RESERVE = 1L << 30;
-    /** How long a stop waits for the unpacking to notice it. */
-    private static final long STOP_WAIT_SECONDS = 10;
 
     private static final byte[] GZIP = {0x1f, (byte) 0x8b};
     private static final byte[] ZSTD = {0x28, (byte) 0xb5, 0x2f, (byte) 0xfd};
@@ -113,7 +111,7 @@ public final class CheckpointArchive implements AutoCloseable {
         var stop = Cleanup.onShutdown(() -> {
             unpacker.interrupt();
             try {
-                finished.await(STOP_WAIT_SECONDS, TimeUnit.SECONDS);
+                finished.await(Cleanup.STOP_WAIT_SECONDS, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

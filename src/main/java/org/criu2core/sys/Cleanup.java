@@ -38,6 +38,9 @@ public final class Cleanup {
     private Cleanup() {
     }
 
+    /** How long a stop waits, at most, for the work it interrupted to let go of its files. */
+    public static final long STOP_WAIT_SECONDS = 10;
+
     /**
      * Runs {@code stop} when the JVM shuts down before the registration is closed, before any
      * path is removed: it interrupts the workers it knows of and waits (bounded) until they have
