@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.criu2core.Bytes;
 import org.criu2core.Fixtures;
 import org.criu2core.KernelCores;
 import org.criu2core.image.proto.Fdinfo.file_entry;
@@ -53,17 +54,7 @@ class DefaultRootTest {
     }
 
     private static boolean holdsMarker(Path core) throws IOException {
-        byte[] bytes = Files.readAllBytes(core);
-        outer:
-        for (int i = 0; i + MARKER.length <= bytes.length; i++) {
-            for (int j = 0; j < MARKER.length; j++) {
-                if (bytes[i + j] != MARKER[j]) {
-                    continue outer;
-                }
-            }
-            return true;
-        }
-        return false;
+        return Bytes.indexOf(Files.readAllBytes(core), MARKER) >= 0;
     }
 
     @Test

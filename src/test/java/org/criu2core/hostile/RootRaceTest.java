@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
+import org.criu2core.Bytes;
 import org.criu2core.Fixtures;
 import org.criu2core.KernelCores;
 import org.junit.jupiter.api.Test;
@@ -81,7 +82,7 @@ class RootRaceTest {
                         "-D", images.toString(), "-o", out.toString(), "--root", root.toString(), "-j", "1"));
                 assertEquals(0, run.status(), run.err());
                 assertEquals(List.of("core.8229"), Subprocess.tree(out));
-                assertTrue(indexOf(Files.readAllBytes(out.resolve("core.8229")), MARKER) < 0,
+                assertTrue(Bytes.indexOf(Files.readAllBytes(out.resolve("core.8229")), MARKER) < 0,
                         "conversion " + conversions + " read the host file");
                 org.criu2core.sys.Cleanup.deleteTree(out);
                 conversions++;
@@ -92,18 +93,5 @@ class RootRaceTest {
         }
         assertEquals(null, failure.get());
         assertTrue(conversions >= 1, conversions + " conversions");
-    }
-
-    private static int indexOf(byte[] bytes, byte[] pattern) {
-        outer:
-        for (int i = 0; i + pattern.length <= bytes.length; i++) {
-            for (int j = 0; j < pattern.length; j++) {
-                if (bytes[i + j] != pattern[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        return -1;
     }
 }
