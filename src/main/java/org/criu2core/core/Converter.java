@@ -83,18 +83,18 @@ public final class Converter {
             CoreLayout layout = CoreLayout.plan(arch, arch.elfFlags(auxv), notes, process.vmas(), sizes,
                     memory.pageSize());
             Path core = outDir.resolve(coreName(process.pid()));
-            long lazyCounted = memory.lazyPages();
             checkSpace(core, layout, memory);
-            // the write below visits the same pages again
-            lazyCounted = memory.lazyPages() - lazyCounted;
             progress.start(core.getFileName().toString(), layout.fileSize());
             List<String> warnings = new ArrayList<>(memory.warnings());
             for (String warning : noteWarnings) {
                 warnings.add(core + ": " + warning);
             }
+            // the lazy pages of the core are those the write visits (the space check may have
+            // visited them before)
+            long lazyBefore = memory.lazyPages();
             AtomicFile.write(core, channel -> CoreWriter.write(layout, memory, channel, progress));
             return new Result(process.pid(), core, Files.size(core), layout.segments().size(),
-                    process.threads().size(), arch.name(), memory.lazyPages() - lazyCounted, warnings);
+                    process.threads().size(), arch.name(), memory.lazyPages() - lazyBefore, warnings);
         }
     }
 

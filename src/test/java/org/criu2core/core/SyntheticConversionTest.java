@@ -22,6 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
 class SyntheticConversionTest {
     private static final long PAGE = SyntheticCheckpoint.PAGE;
     private static final long STACK = 0x7ffd_0000_0000L;
+    /** pagemap_entry flags: the page was left to a page server (criu/include/pagemap.h). */
+    private static final int PE_LAZY = 2;
 
     @TempDir
     Path tmp;
@@ -124,5 +126,30 @@ class SyntheticConversionTest {
             assertEquals(0, run.status(), run.err());
         }
         assertEquals(-1, Files.mismatch(tmp.resolve("a/core.8229"), tmp.resolve("b/core.8229")));
+    }
+
+    /**
+     * Lazy pages (left to a page server) read as zeros and are counted once each, as the core has
+     * them, one of them the page of the command line that the notes read.
+     */
+    @Test
+    void lazyPagesAreCountedOnceAsTheCoreHasThem() throws Exception {
+        Path images = withStack(31).page(STACK + PAGE, "second page").write(tmp.resolve("images"));
+        Path pagemap = images.resolve("pagemap-31.img");
+        var read = org.criu2core.image.ImageReader.read(pagemap);
+        var entries = new java.util.ArrayList<org.criu2core.image.ImageEntry>();
+        entries.add(read.entries().get(0));
+        for (var e : read.entries().subList(1, read.entries().size())) {
+            var pe = (org.criu2core.image.proto.Pagemap.pagemap_entry) e.message();
+            entries.add(new org.criu2core.image.ImageEntry(pe.toBuilder().setFlags(PE_LAZY).build()));
+        }
+        assertEquals(3, entries.size(), "the head and the stack's two pages");
+        Files.write(pagemap, org.criu2core.image.ImageWriter.toBytes(
+                new org.criu2core.image.Image(read.magic(), entries)));
+        var run = KernelCores.cli("convert", "-D", images.toString(), "-o", tmp.resolve("out").toString(),
+                "--root", tmp.toString());
+        assertEquals(0, run.status(), run.err());
+        assertTrue(run.err().contains("core.31: x86_64, 1 thread, 1 segments, "), run.err());
+        assertTrue(run.err().contains(" bytes, 2 lazy pages left as zeros\n"), run.err());
     }
 }
