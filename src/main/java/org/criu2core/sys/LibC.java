@@ -36,8 +36,10 @@ final class LibC {
     static native long lseek64(int fd, long offset, int whence);
 
     // ssize_t copy_file_range(int fd_in, off64_t *off_in, int fd_out, off64_t *off_out, size_t len, unsigned flags);
-    static native NativeLong copy_file_range(int fdIn, long[] offIn, int fdOut, long[] offOut, NativeLong len,
-                                             int flags);
+    // size_t and ssize_t as Java longs, which they are only where C's long is 64 bits
+    // (Linux.LONG_IS_64_BITS): a NativeLong costs each call a conversion through reflection
+    // and calls back into Java, 5 µs, which for a core of 40 000 page runs was 0.2 s
+    static native long copy_file_range(int fdIn, long[] offIn, int fdOut, long[] offOut, long len, int flags);
 
     // int statx(int dirfd, const char *pathname, int flags, unsigned int mask, struct statx *statxbuf);
     static native int statx(int dirfd, byte[] path, int flags, int mask, byte[] statx);

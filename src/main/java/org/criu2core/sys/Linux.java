@@ -140,6 +140,12 @@ public final class Linux {
         return Arrays.copyOf(bytes, bytes.length + 1);
     }
 
+    /**
+     * Whether C's long, size_t and ssize_t are 64 bits, as on every 64-bit Linux: calls whose
+     * speed matters take them as Java longs only there, and are not made on a 32-bit JVM.
+     */
+    static final boolean LONG_IS_64_BITS = Native.LONG_SIZE == 8 && Native.SIZE_T_SIZE == 8;
+
     static NativeLong nativeLong(long value) {
         return new NativeLong(value);
     }

@@ -154,7 +154,7 @@ public final class OpenFile implements Closeable {
      * larger than a page or an XFS was made without reflink.
      */
     public boolean mayCloneInto(Path dir) throws IOException {
-        if (fd < 0) {
+        if (fd < 0 || !Linux.LONG_IS_64_BITS) {
             return false;
         }
         String type = Files.getFileStore(dir).type();
@@ -219,12 +219,11 @@ public final class OpenFile implements Closeable {
      */
     public void copyTo(long offset, long length, OpenFile out, long outOffset) throws IOException {
         long done = 0;
-        if (fd >= 0 && out.fd >= 0 && !noCopyRange) {
+        if (fd >= 0 && out.fd >= 0 && !noCopyRange && Linux.LONG_IS_64_BITS) {
             long[] in = {offset};
             long[] to = {outOffset};
             while (done < length) {
-                long n = LibC.copy_file_range(fd, in, out.fd, to, Linux.nativeLong(Math.min(MAX_COPY, length - done)),
-                        0).longValue();
+                long n = LibC.copy_file_range(fd, in, out.fd, to, Math.min(MAX_COPY, length - done), 0);
                 if (n > 0) {
                     done += n;
                     continue;
