@@ -1,6 +1,7 @@
 package org.criu2core.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteOrder;
@@ -267,7 +268,7 @@ public final class Criu2Core {
     }
 
     /** An image as crit's JSON; {@code pretty} as `crit decode --pretty`. */
-    public static JsonNode decode(Path image, boolean pretty) throws IOException {
+    public static ObjectNode decode(Path image, boolean pretty) throws IOException {
         return ImageJson.toJson(ImageReader.read(image), pretty);
     }
 

@@ -1,9 +1,9 @@
 package org.criu2core.image;
 
 import com.google.protobuf.Message;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import org.criu2core.image.proto.Cgroup;
 import org.criu2core.image.proto.Core;
 import org.criu2core.image.proto.Creds;
@@ -56,79 +56,92 @@ import org.criu2core.image.proto.Vma;
  */
 public record ImageKind(String magic, Message head, Message entry, ExtraPayload headExtra, ExtraPayload extra) {
 
-    private static final Map<String, ImageKind> KINDS = new HashMap<>();
-
-    private static void kind(String magic, Message entry) {
-        KINDS.put(magic, new ImageKind(magic, entry, entry, null, null));
-    }
-
-    static {
-        kind("INVENTORY", Inventory.inventory_entry.getDefaultInstance());
-        kind("CORE", Core.core_entry.getDefaultInstance());
-        kind("IDS", Core.task_kobj_ids_entry.getDefaultInstance());
-        kind("CREDS", Creds.creds_entry.getDefaultInstance());
-        kind("UTSNS", Utsns.utsns_entry.getDefaultInstance());
-        kind("TIMENS", Timens.timens_entry.getDefaultInstance());
-        kind("PIDNS", Pidns.pidns_entry.getDefaultInstance());
-        kind("IPC_VAR", IpcVar.ipc_var_entry.getDefaultInstance());
-        kind("FS", Fs.fs_entry.getDefaultInstance());
-        kind("MM", Mm.mm_entry.getDefaultInstance());
-        kind("CGROUP", Cgroup.cgroup_entry.getDefaultInstance());
-        kind("STATS", Stats.stats_entry.getDefaultInstance());
-        kind("PSTREE", Pstree.pstree_entry.getDefaultInstance());
-        kind("REG_FILES", Regfile.reg_file_entry.getDefaultInstance());
-        kind("NS_FILES", Ns.ns_file_entry.getDefaultInstance());
-        kind("EVENTFD_FILE", Eventfd.eventfd_file_entry.getDefaultInstance());
-        kind("EVENTPOLL_FILE", Eventpoll.eventpoll_file_entry.getDefaultInstance());
-        kind("EVENTPOLL_TFD", Eventpoll.eventpoll_tfd_entry.getDefaultInstance());
-        kind("SIGNALFD", Signalfd.signalfd_entry.getDefaultInstance());
-        kind("TIMERFD", Timerfd.timerfd_entry.getDefaultInstance());
-        kind("INOTIFY_FILE", Fsnotify.inotify_file_entry.getDefaultInstance());
-        kind("INOTIFY_WD", Fsnotify.inotify_wd_entry.getDefaultInstance());
-        kind("FANOTIFY_FILE", Fsnotify.fanotify_file_entry.getDefaultInstance());
-        kind("FANOTIFY_MARK", Fsnotify.fanotify_mark_entry.getDefaultInstance());
-        kind("VMAS", Vma.vma_entry.getDefaultInstance());
-        kind("PIPES", Pipe.pipe_entry.getDefaultInstance());
-        kind("FIFO", Fifo.fifo_entry.getDefaultInstance());
-        kind("SIGACT", Sa.sa_entry.getDefaultInstance());
-        kind("NETLINK_SK", SkNetlink.netlink_sk_entry.getDefaultInstance());
-        kind("MNTS", Mnt.mnt_entry.getDefaultInstance());
-        kind("TTY_FILES", Tty.tty_file_entry.getDefaultInstance());
-        kind("TTY_INFO", Tty.tty_info_entry.getDefaultInstance());
-        kind("TTY_DATA", Tty.tty_data_entry.getDefaultInstance());
-        kind("RLIMIT", Rlimit.rlimit_entry.getDefaultInstance());
-        kind("TUNFILE", Tun.tunfile_entry.getDefaultInstance());
-        kind("EXT_FILES", ExtFile.ext_file_entry.getDefaultInstance());
-        kind("IRMAP_CACHE", Fh.irmap_cache_entry.getDefaultInstance());
-        kind("FDINFO", Fdinfo.fdinfo_entry.getDefaultInstance());
-        kind("UNIXSK", SkUnix.unix_sk_entry.getDefaultInstance());
-        kind("INETSK", SkInet.inet_sk_entry.getDefaultInstance());
-        kind("PACKETSK", PacketSock.packet_sock_entry.getDefaultInstance());
-        kind("ITIMERS", Timer.itimer_entry.getDefaultInstance());
-        kind("POSIX_TIMERS", Timer.posix_timer_entry.getDefaultInstance());
-        kind("SECCOMP", Seccomp.seccomp_entry.getDefaultInstance());
-        kind("FILES", Fdinfo.file_entry.getDefaultInstance());
-        kind("MEMFD_INODE", Memfd.memfd_inode_entry.getDefaultInstance());
-        kind("PIDFD", Pidfd.pidfd_entry.getDefaultInstance());
-        kind("REMAP_FPATH", RemapFilePath.remap_file_path_entry.getDefaultInstance());
-        KINDS.put("PAGEMAP", new ImageKind("PAGEMAP", Pagemap.pagemap_head.getDefaultInstance(),
-                Pagemap.pagemap_entry.getDefaultInstance(), null, null));
-        var pipeData = PipeData.pipe_data_entry.getDefaultInstance();
-        KINDS.put("PIPES_DATA", new ImageKind("PIPES_DATA", pipeData, pipeData, ExtraPayload.PIPE_DATA,
-                ExtraPayload.PIPE_DATA));
-        KINDS.put("FIFO_DATA", new ImageKind("FIFO_DATA", pipeData, pipeData, ExtraPayload.PIPE_DATA,
-                ExtraPayload.PIPE_DATA));
-        var tcp = TcpStream.tcp_stream_entry.getDefaultInstance();
-        KINDS.put("TCP_STREAM", new ImageKind("TCP_STREAM", tcp, tcp, ExtraPayload.TCP_QUEUES, ExtraPayload.TCP_QUEUES));
-        var shm = IpcShm.ipc_shm_entry.getDefaultInstance();
-        KINDS.put("IPCNS_SHM", new ImageKind("IPCNS_SHM", shm, shm, ExtraPayload.SYSV_SHM, ExtraPayload.SYSV_SHM));
-        KINDS.put("GHOST_FILE", new ImageKind("GHOST_FILE", GhostFile.ghost_file_entry.getDefaultInstance(),
-                GhostFile.ghost_chunk_entry.getDefaultInstance(), ExtraPayload.GHOST_CONTENT, ExtraPayload.GHOST_CHUNK));
-    }
+    /** The kinds looked up so far; absent for a magic without a schema. */
+    private static final ConcurrentMap<String, Optional<ImageKind>> KINDS = new ConcurrentHashMap<>();
 
     /** The kind of images with this magic, if this tool has its schema. */
     public static Optional<ImageKind> of(String magic) {
-        return Optional.ofNullable(KINDS.get(magic));
+        return KINDS.computeIfAbsent(magic, ImageKind::lookUp);
+    }
+
+    /**
+     * A switch rather than a table filled up front, so that a command loads and initialises the
+     * message classes of the images it reads and no others: a conversion reads a dozen of the 55
+     * kinds, and every class loaded at start-up also makes the launcher's class archive larger,
+     * which each start maps and relocates page by page (docs/performance.md).
+     */
+    private static Optional<ImageKind> lookUp(String magic) {
+        return Optional.ofNullable(switch (magic) {
+            case "INVENTORY" -> same(magic, Inventory.inventory_entry.getDefaultInstance());
+            case "CORE" -> same(magic, Core.core_entry.getDefaultInstance());
+            case "IDS" -> same(magic, Core.task_kobj_ids_entry.getDefaultInstance());
+            case "CREDS" -> same(magic, Creds.creds_entry.getDefaultInstance());
+            case "UTSNS" -> same(magic, Utsns.utsns_entry.getDefaultInstance());
+            case "TIMENS" -> same(magic, Timens.timens_entry.getDefaultInstance());
+            case "PIDNS" -> same(magic, Pidns.pidns_entry.getDefaultInstance());
+            case "IPC_VAR" -> same(magic, IpcVar.ipc_var_entry.getDefaultInstance());
+            case "FS" -> same(magic, Fs.fs_entry.getDefaultInstance());
+            case "MM" -> same(magic, Mm.mm_entry.getDefaultInstance());
+            case "CGROUP" -> same(magic, Cgroup.cgroup_entry.getDefaultInstance());
+            case "STATS" -> same(magic, Stats.stats_entry.getDefaultInstance());
+            case "PSTREE" -> same(magic, Pstree.pstree_entry.getDefaultInstance());
+            case "REG_FILES" -> same(magic, Regfile.reg_file_entry.getDefaultInstance());
+            case "NS_FILES" -> same(magic, Ns.ns_file_entry.getDefaultInstance());
+            case "EVENTFD_FILE" -> same(magic, Eventfd.eventfd_file_entry.getDefaultInstance());
+            case "EVENTPOLL_FILE" -> same(magic, Eventpoll.eventpoll_file_entry.getDefaultInstance());
+            case "EVENTPOLL_TFD" -> same(magic, Eventpoll.eventpoll_tfd_entry.getDefaultInstance());
+            case "SIGNALFD" -> same(magic, Signalfd.signalfd_entry.getDefaultInstance());
+            case "TIMERFD" -> same(magic, Timerfd.timerfd_entry.getDefaultInstance());
+            case "INOTIFY_FILE" -> same(magic, Fsnotify.inotify_file_entry.getDefaultInstance());
+            case "INOTIFY_WD" -> same(magic, Fsnotify.inotify_wd_entry.getDefaultInstance());
+            case "FANOTIFY_FILE" -> same(magic, Fsnotify.fanotify_file_entry.getDefaultInstance());
+            case "FANOTIFY_MARK" -> same(magic, Fsnotify.fanotify_mark_entry.getDefaultInstance());
+            case "VMAS" -> same(magic, Vma.vma_entry.getDefaultInstance());
+            case "PIPES" -> same(magic, Pipe.pipe_entry.getDefaultInstance());
+            case "FIFO" -> same(magic, Fifo.fifo_entry.getDefaultInstance());
+            case "SIGACT" -> same(magic, Sa.sa_entry.getDefaultInstance());
+            case "NETLINK_SK" -> same(magic, SkNetlink.netlink_sk_entry.getDefaultInstance());
+            case "MNTS" -> same(magic, Mnt.mnt_entry.getDefaultInstance());
+            case "TTY_FILES" -> same(magic, Tty.tty_file_entry.getDefaultInstance());
+            case "TTY_INFO" -> same(magic, Tty.tty_info_entry.getDefaultInstance());
+            case "TTY_DATA" -> same(magic, Tty.tty_data_entry.getDefaultInstance());
+            case "RLIMIT" -> same(magic, Rlimit.rlimit_entry.getDefaultInstance());
+            case "TUNFILE" -> same(magic, Tun.tunfile_entry.getDefaultInstance());
+            case "EXT_FILES" -> same(magic, ExtFile.ext_file_entry.getDefaultInstance());
+            case "IRMAP_CACHE" -> same(magic, Fh.irmap_cache_entry.getDefaultInstance());
+            case "FDINFO" -> same(magic, Fdinfo.fdinfo_entry.getDefaultInstance());
+            case "UNIXSK" -> same(magic, SkUnix.unix_sk_entry.getDefaultInstance());
+            case "INETSK" -> same(magic, SkInet.inet_sk_entry.getDefaultInstance());
+            case "PACKETSK" -> same(magic, PacketSock.packet_sock_entry.getDefaultInstance());
+            case "ITIMERS" -> same(magic, Timer.itimer_entry.getDefaultInstance());
+            case "POSIX_TIMERS" -> same(magic, Timer.posix_timer_entry.getDefaultInstance());
+            case "SECCOMP" -> same(magic, Seccomp.seccomp_entry.getDefaultInstance());
+            case "FILES" -> same(magic, Fdinfo.file_entry.getDefaultInstance());
+            case "MEMFD_INODE" -> same(magic, Memfd.memfd_inode_entry.getDefaultInstance());
+            case "PIDFD" -> same(magic, Pidfd.pidfd_entry.getDefaultInstance());
+            case "REMAP_FPATH" -> same(magic, RemapFilePath.remap_file_path_entry.getDefaultInstance());
+            case "PAGEMAP" -> new ImageKind(magic, Pagemap.pagemap_head.getDefaultInstance(),
+                    Pagemap.pagemap_entry.getDefaultInstance(), null, null);
+            case "PIPES_DATA", "FIFO_DATA" -> withPayload(magic, PipeData.pipe_data_entry.getDefaultInstance(),
+                    ExtraPayload.PIPE_DATA);
+            case "TCP_STREAM" -> withPayload(magic, TcpStream.tcp_stream_entry.getDefaultInstance(),
+                    ExtraPayload.TCP_QUEUES);
+            case "IPCNS_SHM" -> withPayload(magic, IpcShm.ipc_shm_entry.getDefaultInstance(), ExtraPayload.SYSV_SHM);
+            case "GHOST_FILE" -> new ImageKind(magic, GhostFile.ghost_file_entry.getDefaultInstance(),
+                    GhostFile.ghost_chunk_entry.getDefaultInstance(), ExtraPayload.GHOST_CONTENT,
+                    ExtraPayload.GHOST_CHUNK);
+            default -> null;
+        });
+    }
+
+    /** Every entry the same message, with nothing after it. */
+    private static ImageKind same(String magic, Message entry) {
+        return new ImageKind(magic, entry, entry, null, null);
+    }
+
+    /** Every entry the same message, each followed by a payload. */
+    private static ImageKind withPayload(String magic, Message entry, ExtraPayload extra) {
+        return new ImageKind(magic, entry, entry, extra, extra);
     }
 
     /** The message of entry number {@code index}. */
