@@ -56,12 +56,15 @@ import org.criu2core.image.proto.Vma;
  */
 public record ImageKind(String magic, Message head, Message entry, ExtraPayload headExtra, ExtraPayload extra) {
 
-    /** The kinds looked up so far; absent for a magic without a schema. */
-    private static final ConcurrentMap<String, Optional<ImageKind>> KINDS = new ConcurrentHashMap<>();
+    /**
+     * The kinds found so far. A magic without a schema is not kept: it may come from a JSON
+     * document ({@link ImageJson#fromJson}), any string.
+     */
+    private static final ConcurrentMap<String, ImageKind> KINDS = new ConcurrentHashMap<>();
 
     /** The kind of images with this magic, if this tool has its schema. */
     public static Optional<ImageKind> of(String magic) {
-        return KINDS.computeIfAbsent(magic, ImageKind::lookUp);
+        return Optional.ofNullable(KINDS.computeIfAbsent(magic, ImageKind::lookUp));
     }
 
     /**
@@ -70,8 +73,8 @@ public record ImageKind(String magic, Message head, Message entry, ExtraPayload 
      * kinds, and every class loaded at start-up also makes the launcher's class archive larger,
      * which each start maps and relocates page by page (docs/performance.md).
      */
-    private static Optional<ImageKind> lookUp(String magic) {
-        return Optional.ofNullable(switch (magic) {
+    private static ImageKind lookUp(String magic) {
+        return switch (magic) {
             case "INVENTORY" -> same(magic, Inventory.inventory_entry.getDefaultInstance());
             case "CORE" -> same(magic, Core.core_entry.getDefaultInstance());
             case "IDS" -> same(magic, Core.task_kobj_ids_entry.getDefaultInstance());
@@ -131,7 +134,7 @@ public record ImageKind(String magic, Message head, Message entry, ExtraPayload 
                     GhostFile.ghost_chunk_entry.getDefaultInstance(), ExtraPayload.GHOST_CONTENT,
                     ExtraPayload.GHOST_CHUNK);
             default -> null;
-        });
+        };
     }
 
     /** Every entry the same message, with nothing after it. */
