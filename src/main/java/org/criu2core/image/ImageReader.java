@@ -48,17 +48,61 @@ public final class ImageReader {
 
     /** Takes each entry of an image as it is read. */
     @FunctionalInterface
-    public interface EntryVisitor {
+    private interface EntryVisitor {
         void visit(int index, ImageEntry entry) throws IOException;
     }
 
+    /** Takes each entry of an image unparsed, where its message lies in the image's bytes. */
+    @FunctionalInterface
+    public interface RawEntryVisitor {
+        /**
+         * Entry {@code index}, whose size word is at {@code offset} in the file: its message is the
+         * {@code length} bytes of {@code image} from {@code at}.
+         */
+        void visit(int index, long offset, byte[] image, int at, int length) throws IOException;
+    }
+
     /**
-     * Reads {@code file}, which must be a {@code magic} image, handing each entry to {@code visitor}
-     * and keeping none: for images of tens of thousands of entries needed once (pagemaps), whose
-     * messages then die young instead of being copied by every collection while the rest is read.
+     * Reads {@code file}, which must be a {@code magic} image of entries without payloads, handing
+     * each entry's message to {@code visitor} unparsed and keeping nothing: for pagemaps, whose
+     * tens of thousands of entries are each needed once, and whose reader takes their five fields
+     * from the wire form faster than protobuf's parser builds messages while the code is still
+     * interpreted ({@link PagemapEntryReader}). {@link #parseEntry} parses one.
      */
-    public static void forEach(Path file, String name, String magic, EntryVisitor visitor) throws IOException {
-        visit(wholeFile(file, name), name, magic, true, visitor);
+    public static void forEach(Path file, String name, String magic, RawEntryVisitor visitor) throws IOException {
+        ArraySource in = wholeFile(file, name);
+        long size = in.size();
+        long[] at = {0};
+        Header header = header(in, size, at, name, magic);
+        ImageKind kind = kind(header.magic(), name);
+        if (kind.extraAt(0) != null || kind.extraAt(1) != null) {
+            throw new IllegalArgumentException(magic + " images have payloads after their entries");
+        }
+        for (int index = 0; at[0] < size; index++) {
+            long offset = at[0];
+            int length = (int) entryLength(in, size, offset, name, index, header.order());
+            visitor.visit(index, offset, in.bytes(), (int) offset + 4, length);
+            at[0] = offset + 4 + length;
+        }
+    }
+
+    /**
+     * The message of entry {@code index} of the image {@code name}, a {@code type}, parsed from the
+     * {@code length} bytes of {@code image} from {@code at}; its size word is at {@code offset}.
+     */
+    public static Message parseEntry(Message type, byte[] image, int at, int length, String name, long offset,
+                                     int index) throws ImageFormatException {
+        try {
+            return type.getParserForType().parseFrom(image, at, length);
+        } catch (InvalidProtocolBufferException e) {
+            throw notValid(type, name, offset, index, e);
+        }
+    }
+
+    private static ImageFormatException notValid(Message type, String name, long offset, int index,
+                                                 InvalidProtocolBufferException e) {
+        return new ImageFormatException(name, offset + 4, "entry " + index + " is not a valid "
+                + type.getDescriptorForType().getName() + ": " + e.getMessage(), e);
     }
 
     /** The bytes of {@code file}, read at once after its size is checked. */
@@ -188,6 +232,20 @@ public final class ImageReader {
             throws IOException {
         long size = in.size();
         long[] at = {0};
+        Header header = header(in, size, at, name, expected);
+        ImageKind kind = kind(header.magic(), name);
+        for (int index = 0; at[0] < size; index++) {
+            visitor.visit(index, readEntry(in, size, at, name, kind.entryAt(index), kind.extraAt(index), index,
+                    payloads, header.order()));
+        }
+        return header;
+    }
+
+    /**
+     * The magic and byte order of the image in {@code in}, of kind {@code expected} unless that is
+     * null; leaves {@code at} after the magic words.
+     */
+    private static Header header(Source in, long size, long[] at, String name, String expected) throws IOException {
         if (size < 4) {
             throw new ImageFormatException(name, 0, "file of " + size + " bytes has no magic word");
         }
@@ -196,13 +254,12 @@ public final class ImageReader {
         if (expected != null && !expected.equals(magic)) {
             throw new ImageFormatException(name, 0, "a " + magic + " image where a " + expected + " image belongs");
         }
-        ImageKind kind = ImageKind.of(magic).orElseThrow(() -> new ImageFormatException(name, 0,
-                magic + " image: criu2core has no schema for this kind of image"));
-        for (int index = 0; at[0] < size; index++) {
-            visitor.visit(index, readEntry(in, size, at, name, kind.entryAt(index), kind.extraAt(index), index,
-                    payloads, order));
-        }
         return new Header(magic, order);
+    }
+
+    private static ImageKind kind(String magic, String name) throws ImageFormatException {
+        return ImageKind.of(magic).orElseThrow(() -> new ImageFormatException(name, 0,
+                magic + " image: criu2core has no schema for this kind of image"));
     }
 
     /**
@@ -238,10 +295,12 @@ public final class ImageReader {
                 String.format("unknown magic 0x%08x: not a CRIU image (raw pages images have no magic)", found)));
     }
 
-    private static ImageEntry readEntry(Source in, long size, long[] at, String name, Message type,
-                                        ExtraPayload extra, int index, boolean payloads, ByteOrder order)
+    /**
+     * The length of the message of entry {@code index}, whose size word is at {@code offset},
+     * checked against the bytes the image has left.
+     */
+    private static long entryLength(Source in, long size, long offset, String name, int index, ByteOrder order)
             throws IOException {
-        long offset = at[0];
         long left = size - offset;
         if (left < 4) {
             throw new ImageFormatException(name, offset, "entry " + index + ": truncated size word ("
@@ -253,6 +312,14 @@ public final class ImageReader {
             throw new ImageFormatException(name, offset, "entry " + index + ": size " + length
                     + " is larger than the " + left + " bytes left");
         }
+        return length;
+    }
+
+    private static ImageEntry readEntry(Source in, long size, long[] at, String name, Message type,
+                                        ExtraPayload extra, int index, boolean payloads, ByteOrder order)
+            throws IOException {
+        long offset = at[0];
+        long length = entryLength(in, size, offset, name, index, order);
         if (!payloads) {
             checkHeap(length, name);
         }
@@ -260,11 +327,10 @@ public final class ImageReader {
         try {
             message = in.parse(type.getParserForType(), offset + 4, (int) length);
         } catch (InvalidProtocolBufferException e) {
-            throw new ImageFormatException(name, offset + 4, "entry " + index + " is not a valid "
-                    + type.getDescriptorForType().getName() + ": " + e.getMessage(), e);
+            throw notValid(type, name, offset, index, e);
         }
         long extraAt = offset + 4 + length;
-        left -= length;
+        long left = size - extraAt;
         long extraLength = 0;
         if (extra != null) {
             extraLength = extra.length(message, left);

@@ -102,10 +102,10 @@ public final class CheckpointDir {
     }
 
     /**
-     * Hands each entry of {@code name}, an image that must be of the kind {@code magic}, to
-     * {@code visitor} and keeps none (ImageReader.forEach).
+     * Hands each entry of {@code name}, an image of the kind {@code magic} without payloads, to
+     * {@code visitor} unparsed, and keeps none (ImageReader.forEach).
      */
-    public void forEach(String name, String magic, ImageReader.EntryVisitor visitor) throws IOException {
+    public void forEach(String name, String magic, ImageReader.RawEntryVisitor visitor) throws IOException {
         Path file = dir.resolve(name);
         if (!has(name)) {
             throw new CheckpointException(file.toString(), "missing from the checkpoint");

@@ -10,7 +10,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.criu2core.image.CheckpointException;
 import org.criu2core.image.ImageReader;
-import org.criu2core.image.ImageEntry;
+import org.criu2core.image.PagemapEntryReader;
 import org.criu2core.image.ImageFormatException;
 import org.criu2core.image.proto.Pagemap.pagemap_entry;
 import org.criu2core.image.proto.Pagemap.pagemap_head;
@@ -148,7 +148,7 @@ public final class PageIndex {
         }
 
         /** The state of reading one pagemap into runs. */
-        private final class PagemapReading implements ImageReader.EntryVisitor {
+        private final class PagemapReading implements ImageReader.RawEntryVisitor {
             private final CheckpointDir dir;
             private final String pagemap;
             private final String name;
@@ -161,6 +161,7 @@ public final class PageIndex {
             private long offset;
             private long previousEnd;
             private int unknownFlags;
+            private final PagemapEntryReader fields = new PagemapEntryReader();
 
             PagemapReading(CheckpointDir dir, String pagemap) throws IOException {
                 this.dir = dir;
@@ -170,11 +171,10 @@ public final class PageIndex {
             }
 
             @Override
-            public void visit(int n, ImageEntry entry) throws IOException {
+            public void visit(int n, long entryOffset, byte[] image, int at, int length) throws IOException {
                 if (n == 0) {
-                    if (!(entry.message() instanceof pagemap_head head)) {
-                        throw new ImageFormatException(name, 0, "pagemap without its head entry");
-                    }
+                    var head = (pagemap_head) ImageReader.parseEntry(pagemap_head.getDefaultInstance(), image, at,
+                            length, name, entryOffset, n);
                     pagesName = "pages-" + Integer.toUnsignedString(head.getPagesId()) + ".img";
                     pagesFile = dir.file(pagesName);
                     pagesSize = dir.size(pagesName);
@@ -183,32 +183,27 @@ public final class PageIndex {
                     runs = new Runs((int) Math.min(imageSize / 16 + 16, 1 << 20));
                     return;
                 }
-                var pe = (pagemap_entry) entry.message();
-                if (!pe.getUnknownFields().asMap().isEmpty()) {
-                    // CRIU's --compress (criu-dev, 2026) adds fields saying how each run's bytes are
-                    // packed in the pages file; with any field this tool does not know, the pages
-                    // cannot be found where it looks for them
-                    throw new ImageFormatException(name, entry.offset(), "entry " + n + " has pagemap_entry fields "
-                            + pe.getUnknownFields().asMap().keySet() + " this tool does not know: compressed pages "
-                            + "(criu dump --compress) are not supported; `crit decompress` the checkpoint first");
+                if (!fields.read(image, at, length)) {
+                    readUnusual(n, entryOffset, image, at, length);
                 }
-                unknownFlags |= pe.getFlags() & ~PE_KNOWN;
-                long vaddr = pe.getVaddr();
-                long pages = pe.hasNrPages() ? pe.getNrPages() : Integer.toUnsignedLong(pe.getCompatNrPages());
-                int flags = pe.hasFlags() ? pe.getFlags() : pe.getInParent() ? PE_PARENT : PE_PRESENT;
+                unknownFlags |= fields.getFlags() & ~PE_KNOWN;
+                long vaddr = fields.getVaddr();
+                long pages = fields.hasNrPages() ? fields.getNrPages()
+                        : Integer.toUnsignedLong(fields.getCompatNrPages());
+                int flags = fields.hasFlags() ? fields.getFlags() : fields.getInParent() ? PE_PARENT : PE_PRESENT;
                 if (vaddr % pageSize != 0) {
-                    throw new ImageFormatException(name, entry.offset(), String.format(
+                    throw new ImageFormatException(name, entryOffset, String.format(
                             "entry %d: vaddr 0x%x is not a multiple of the page size %d", n, vaddr, pageSize));
                 }
                 long bytes = pages > 0 && pages <= Long.MAX_VALUE / pageSize ? pages * pageSize : -1;
                 long end = vaddr + bytes;
                 if (bytes < 0 || Long.compareUnsigned(end, vaddr) <= 0) {
-                    throw new ImageFormatException(name, entry.offset(), String.format(
+                    throw new ImageFormatException(name, entryOffset, String.format(
                             "entry %d: %s pages at 0x%x do not fit in the address space", n,
                             Long.toUnsignedString(pages), vaddr));
                 }
                 if (Long.compareUnsigned(vaddr, previousEnd) < 0) {
-                    throw new ImageFormatException(name, entry.offset(), String.format(
+                    throw new ImageFormatException(name, entryOffset, String.format(
                             "entry %d: pages at 0x%x overlap or come before the previous entry's (ending at 0x%x)",
                             n, vaddr, previousEnd));
                 }
@@ -219,22 +214,45 @@ public final class PageIndex {
                                 + pagemap + " names for its pages");
                     }
                     if (offset + bytes > pagesSize) {
-                        throw new ImageFormatException(name, entry.offset(), String.format(
+                        throw new ImageFormatException(name, entryOffset, String.format(
                                 "entry %d: pages up to byte %d of %s, which has %d bytes", n, offset + bytes,
                                 pagesName, pagesSize));
                     }
-                    runs.add(vaddr, end, pagesFile, offset, entry.offset());
+                    runs.add(vaddr, end, pagesFile, offset, entryOffset);
                     offset += bytes;
                 } else if ((flags & PE_PARENT) != 0) {
                     if (parent.isEmpty()) {
-                        parent = Optional.of(parentIndex(dir, pagemap, name, entry.offset()));
+                        parent = Optional.of(parentIndex(dir, pagemap, name, entryOffset));
                     }
-                    runs.addFromParent(parent.get(), vaddr, end, name, entry.offset());
+                    runs.addFromParent(parent.get(), vaddr, end, name, entryOffset);
                 } else if ((flags & PE_LAZY) != 0) {
-                    runs.add(vaddr, end, LAZY, 0, entry.offset());
+                    runs.add(vaddr, end, LAZY, 0, entryOffset);
                 } else {
-                    throw new ImageFormatException(name, entry.offset(), "entry " + n + ": flags 0x"
+                    throw new ImageFormatException(name, entryOffset, "entry " + n + ": flags 0x"
                             + Integer.toHexString(flags) + " say neither present, in parent nor lazy");
+                }
+            }
+
+            /**
+             * Reads an entry in a form CRIU does not write into {@link #fields}: protobuf's parser
+             * says what is wrong with it or which fields it does not know, and a valid entry is read
+             * again from its canonical form.
+             */
+            private void readUnusual(int n, long entryOffset, byte[] image, int at, int length)
+                    throws ImageFormatException {
+                var pe = (pagemap_entry) ImageReader.parseEntry(pagemap_entry.getDefaultInstance(), image, at, length,
+                        name, entryOffset, n);
+                if (!pe.getUnknownFields().asMap().isEmpty()) {
+                    // CRIU's --compress (criu-dev, 2026) adds fields saying how each run's bytes are
+                    // packed in the pages file; with any field this tool does not know, the pages
+                    // cannot be found where it looks for them
+                    throw new ImageFormatException(name, entryOffset, "entry " + n + " has pagemap_entry fields "
+                            + pe.getUnknownFields().asMap().keySet() + " this tool does not know: compressed pages "
+                            + "(criu dump --compress) are not supported; `crit decompress` the checkpoint first");
+                }
+                byte[] canonical = pe.toByteArray();
+                if (!fields.read(canonical, 0, canonical.length)) {
+                    throw new IllegalStateException("pagemap_entry " + pe + " in its canonical form was not read");
                 }
             }
 
