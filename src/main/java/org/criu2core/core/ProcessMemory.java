@@ -5,8 +5,10 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.criu2core.arch.Arch;
 import org.criu2core.arch.Auxv;
 import org.criu2core.image.CheckpointException;
@@ -123,9 +125,25 @@ public final class ProcessMemory implements AutoCloseable {
      * may: cp --sparse makes holes of pages that were zeros). One line per pages file.
      */
     private List<String> punchedPages() throws IOException {
+        // most pages files have no holes at all (statx: every block allocated), and the runs of one
+        // file share its Path: deciding once per file spares walking tens of thousands of runs
+        Set<Path> mayHaveHoles = new HashSet<>();
+        Path previous = null;
+        for (int r = 0; r < pages.runs(); r++) {
+            Path path = pages.file(r);
+            if (path != previous && pages.present(r)) {
+                previous = path;
+                if (open(path).mayHaveHoles()) {
+                    mayHaveHoles.add(path);
+                }
+            }
+        }
+        if (mayHaveHoles.isEmpty()) {
+            return List.of();
+        }
         Map<Path, long[]> byFile = new java.util.LinkedHashMap<>(); // pages, first address, end address
         for (int r = 0; r < pages.runs(); r++) {
-            if (!pages.present(r)) {
+            if (!pages.present(r) || !mayHaveHoles.contains(pages.file(r))) {
                 continue;
             }
             Path path = pages.file(r);
