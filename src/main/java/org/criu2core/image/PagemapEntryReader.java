@@ -83,7 +83,7 @@ public final class PagemapEntryReader {
     }
 
     public boolean hasInParent() {
-        return (present & 1 << (IN_PARENT >>> 3)) != 0;
+        return has(IN_PARENT);
     }
 
     public boolean getInParent() {
@@ -91,7 +91,7 @@ public final class PagemapEntryReader {
     }
 
     public boolean hasFlags() {
-        return (present & 1 << (FLAGS >>> 3)) != 0;
+        return has(FLAGS);
     }
 
     public int getFlags() {
@@ -99,10 +99,14 @@ public final class PagemapEntryReader {
     }
 
     public boolean hasNrPages() {
-        return (present & 1 << (NR_PAGES >>> 3)) != 0;
+        return has(NR_PAGES);
     }
 
     public long getNrPages() {
         return nrPages;
+    }
+
+    private boolean has(int tag) {
+        return (present & 1 << (tag >>> 3)) != 0;
     }
 }
