@@ -9,9 +9,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.criu2core.image.CheckpointException;
+import org.criu2core.image.ImageFormatException;
 import org.criu2core.image.ImageReader;
 import org.criu2core.image.PagemapEntryReader;
-import org.criu2core.image.ImageFormatException;
 import org.criu2core.image.proto.Pagemap.pagemap_entry;
 import org.criu2core.image.proto.Pagemap.pagemap_head;
 
