@@ -12,7 +12,7 @@ import java.util.Set;
 import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
 import org.criu2core.cli.Main;
-import org.criu2core.core.CoreDiff;
+import org.criu2core.inspect.CoreDiff;
 import org.criu2core.model.Checkpoint;
 
 /** The kernel's cores of a case in ../shared, and what a comparison with them must leave out. */

@@ -2,7 +2,7 @@ package org.criu2core.cli;
 
 import java.nio.file.Path;
 import org.criu2core.api.Criu2Core;
-import org.criu2core.image.CheckpointArchive;
+import org.criu2core.container.CheckpointArchive;
 import picocli.CommandLine.Option;
 
 /** Where and how much of a checkpoint archive is unpacked, for the commands that read checkpoints. */

@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.zip.GZIPInputStream;
-import org.criu2core.core.CoreDiff;
+import org.criu2core.inspect.CoreDiff;
 import org.criu2core.elf.CoreFile;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import org.criu2core.core.CheckpointInfo;
+import org.criu2core.inspect.CheckpointInfo;
 import org.criu2core.api.Criu2Core;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -8,6 +8,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import org.criu2core.arch.Arch;
+import org.criu2core.container.RootFs;
 import org.criu2core.elf.Note;
 import org.criu2core.image.CheckpointException;
 import org.criu2core.model.Checkpoint;

@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Set;
 import org.criu2core.arch.Arch;
 import org.criu2core.arch.Auxv;
+import org.criu2core.container.RootFs;
 import org.criu2core.image.CheckpointException;
 import org.criu2core.model.Checkpoint;
 import org.criu2core.model.GhostFile;

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.criu2core.core.RootFs;
+import org.criu2core.container.RootFs;
 import org.criu2core.elf.CoreFile;
 
 /**

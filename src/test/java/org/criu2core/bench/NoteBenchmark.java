@@ -7,7 +7,7 @@ import java.util.concurrent.TimeUnit;
 import org.criu2core.arch.Arch;
 import org.criu2core.core.ProcessMemory;
 import org.criu2core.core.ProcessNotes;
-import org.criu2core.core.RootFs;
+import org.criu2core.container.RootFs;
 import org.criu2core.elf.Note;
 import org.criu2core.model.Checkpoint;
 import org.criu2core.model.Process;

@@ -16,7 +16,7 @@ import org.criu2core.Fixtures;
 import org.criu2core.KernelCores;
 import org.criu2core.KernelCores.Run;
 import org.criu2core.api.Criu2Core;
-import org.criu2core.core.CoreDiff;
+import org.criu2core.inspect.CoreDiff;
 import org.criu2core.elf.CoreFile;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -175,7 +175,7 @@ class InspectCommandsTest {
         assertEquals(2, report.outcomes().size(), "sh and sleep");
         Path kernel = KernelCores.unpack(podman, 6, tmp);
         try (var k = CoreFile.open(kernel); var o = CoreFile.open(out.resolve("core.6"));
-             var unpacked = org.criu2core.image.CheckpointArchive.open(podman.resolve("podman-export.tar.gz"))) {
+             var unpacked = org.criu2core.container.CheckpointArchive.open(podman.resolve("podman-export.tar.gz"))) {
             var unknown = KernelCores.unknownContents(podman, unpacked.images(), 6);
             var differences = CoreDiff.compare(k, o, CoreDiff.Options.kernel(unknown));
             // the one difference: clock_nanosleep's `rem` (r10 + 8), which the kernel rewrote when

@@ -16,6 +16,7 @@ import org.criu2core.Gdb;
 import org.criu2core.KernelCores;
 import org.criu2core.elf.CoreFile;
 import org.criu2core.elf.Elf;
+import org.criu2core.inspect.CoreDiff;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;

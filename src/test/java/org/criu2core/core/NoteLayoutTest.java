@@ -12,6 +12,7 @@ import java.util.List;
 import org.criu2core.Fixtures;
 import org.criu2core.SyntheticCheckpoint;
 import org.criu2core.arch.Arch;
+import org.criu2core.container.RootFs;
 import org.criu2core.elf.Elf;
 import org.criu2core.elf.Note;
 import org.criu2core.model.Checkpoint;

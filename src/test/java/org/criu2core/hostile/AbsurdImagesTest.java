@@ -193,7 +193,7 @@ class AbsurdImagesTest {
         Path root = Files.createDirectories(tmp.resolve("root"));
         Files.writeString(tmp.resolve("secret"), "\u007fELF-outside-the-root");
         Files.createSymbolicLink(root.resolve("link"), Path.of("../secret"));
-        var rootFs = new org.criu2core.core.RootFs(root);
+        var rootFs = new org.criu2core.container.RootFs(root);
         for (String name : List.of("/../secret", "../secret", "/link", "/a/../../secret", "/./../../secret")) {
             var opened = rootFs.open(name);
             assertTrue(opened.isEmpty(), name + " must not open " + tmp.resolve("secret"));

@@ -15,7 +15,7 @@ import java.util.zip.Deflater;
 import java.util.zip.GZIPOutputStream;
 import org.criu2core.Fixtures;
 import org.criu2core.KernelCores;
-import org.criu2core.image.CheckpointArchive;
+import org.criu2core.container.CheckpointArchive;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,4 +1,4 @@
-package org.criu2core.image;
+package org.criu2core.container;
 
 import io.airlift.compress.zstd.ZstdInputStream;
 import java.io.BufferedInputStream;
@@ -22,6 +22,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.GZIPInputStream;
+import org.criu2core.image.CheckpointException;
 import org.criu2core.sys.Cleanup;
 
 /**

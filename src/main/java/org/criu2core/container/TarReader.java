@@ -1,4 +1,4 @@
-package org.criu2core.image;
+package org.criu2core.container;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -6,6 +6,7 @@ import java.io.InterruptedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
+import org.criu2core.image.CheckpointException;
 
 /**
  * Reads a tar stream entry by entry, as POSIX (ustar, pax) and GNU tar write it, for archives

@@ -1,7 +1,8 @@
-package org.criu2core.core;
+package org.criu2core.inspect;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import org.criu2core.core.ProcessMemory;
 import org.criu2core.model.Vma;
 
 /**

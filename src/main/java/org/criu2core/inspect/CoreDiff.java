@@ -1,4 +1,4 @@
-package org.criu2core.core;
+package org.criu2core.inspect;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -1,4 +1,4 @@
-package org.criu2core.core;
+package org.criu2core.inspect;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -8,6 +8,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.criu2core.arch.Arch;
+import org.criu2core.container.RootFs;
+import org.criu2core.core.ProcessMemory;
 import org.criu2core.model.Checkpoint;
 import org.criu2core.model.MappedFile;
 import org.criu2core.model.PageIndex;
