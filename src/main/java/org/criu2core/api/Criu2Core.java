@@ -15,18 +15,20 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.criu2core.inspect.CheckpointInfo;
+import org.criu2core.arch.Arch;
+import org.criu2core.container.CheckpointArchive;
+import org.criu2core.container.ContainerRoots;
+import org.criu2core.container.RootFs;
 import org.criu2core.core.Converter;
 import org.criu2core.core.DumpFilter;
 import org.criu2core.core.ProcessNotes;
 import org.criu2core.core.Progress;
-import org.criu2core.container.RootFs;
-import org.criu2core.container.CheckpointArchive;
 import org.criu2core.image.CheckpointException;
 import org.criu2core.image.Image;
 import org.criu2core.image.ImageJson;
 import org.criu2core.image.ImageReader;
 import org.criu2core.image.ImageWriter;
+import org.criu2core.inspect.CheckpointInfo;
 import org.criu2core.model.Checkpoint;
 import org.criu2core.model.Process;
 import org.criu2core.sys.Cleanup;
@@ -43,10 +45,13 @@ public final class Criu2Core {
     /**
      * How to convert; {@link #DEFAULTS} is what `criu2core convert` does without options.
      * {@code jobs} cores are written at once, each by its own thread. {@code root} null is the
-     * default: / for a directory of images, no root at all for an archive (its mapped files read
-     * as holes: it comes from another machine or container; pass its root filesystem).
+     * default: / for a directory of images; for a container checkpoint the root built from its
+     * {@code image} (an OCI layout, oci-archive or docker-archive; may be null) and the files the
+     * container wrote (its archive's rootfs-diff.tar), or none at all when it has neither (its
+     * mapped files read as holes).
      */
-    public record Options(Path root, long filter, List<Integer> pids, Progress progress, int jobs, Limits limits) {
+    public record Options(Path root, long filter, List<Integer> pids, Progress progress, int jobs, Limits limits,
+                          Path image) {
         /** Cores written at once by default: one per CPU, at most four, as they share one disk. */
         public static final int DEFAULT_JOBS = Math.min(4, Runtime.getRuntime().availableProcessors());
         public static final Options DEFAULTS = new Options(null, DumpFilter.DEFAULT.bits(), List.of(),
@@ -65,51 +70,78 @@ public final class Criu2Core {
             this(root, filter, pids, progress, jobs, Limits.DEFAULTS);
         }
 
+        public Options(Path root, long filter, List<Integer> pids, Progress progress, int jobs, Limits limits) {
+            this(root, filter, pids, progress, jobs, limits, null);
+        }
+
         public Options withRoot(Path newRoot) {
-            return new Options(newRoot, filter, pids, progress, jobs, limits);
+            return new Options(newRoot, filter, pids, progress, jobs, limits, image);
         }
 
         public Options withFilter(long bits) {
-            return new Options(root, bits, pids, progress, jobs, limits);
+            return new Options(root, bits, pids, progress, jobs, limits, image);
         }
 
         public Options withPids(List<Integer> only) {
-            return new Options(root, filter, List.copyOf(only), progress, jobs, limits);
+            return new Options(root, filter, List.copyOf(only), progress, jobs, limits, image);
         }
 
         /** Told of every core's bytes; with more than one job, from several threads at once. */
         public Options withProgress(Progress p) {
-            return new Options(root, filter, pids, p, jobs, limits);
+            return new Options(root, filter, pids, p, jobs, limits, image);
         }
 
         public Options withJobs(int n) {
-            return new Options(root, filter, pids, progress, n, limits);
+            return new Options(root, filter, pids, progress, n, limits, image);
         }
 
         public Options withLimits(Limits l) {
-            return new Options(root, filter, pids, progress, jobs, l);
+            return new Options(root, filter, pids, progress, jobs, l, image);
+        }
+
+        /** The container's image, to build its root from (with --root, --root wins). */
+        public Options withImage(Path containerImage) {
+            return new Options(root, filter, pids, progress, jobs, limits, containerImage);
         }
     }
 
     /**
      * What a checkpoint may cost, for checkpoints and roots that others control
      * (docs/robustness.md): where archives are unpacked ({@code tmpDir}, null for the JVM's
-     * temporary folder) and how many bytes at most; the size beyond which NT_FILE is left out, as
-     * the kernel's core_file_note_size_limit; how long all lookups of mapped files under the root
-     * may take together.
+     * temporary folder) and how many bytes at most (of an archive, and of a container's root); the
+     * size beyond which NT_FILE is left out, as the kernel's core_file_note_size_limit; how long all
+     * lookups of mapped files under the root may take together; where containers' roots are built
+     * and kept ({@code cache}, null for ~/.cache/criu2core) and the cache's bound.
      */
-    public record Limits(Path tmpDir, long maxUnpackBytes, long fileNoteLimit, Duration lookupTime) {
+    public record Limits(Path tmpDir, long maxUnpackBytes, long fileNoteLimit, Duration lookupTime, Path cache,
+                         long cacheLimit) {
+        public static final long DEFAULT_CACHE_LIMIT = ContainerRoots.DEFAULT_CACHE_LIMIT;
         public static final Limits DEFAULTS = new Limits(null, CheckpointArchive.DEFAULT_MAX_BYTES,
-                ProcessNotes.DEFAULT_FILE_NOTE_LIMIT, RootFs.DEFAULT_LOOKUP_TIME);
+                ProcessNotes.DEFAULT_FILE_NOTE_LIMIT, RootFs.DEFAULT_LOOKUP_TIME, null, DEFAULT_CACHE_LIMIT);
 
         public Limits {
-            if (maxUnpackBytes < 0 || fileNoteLimit < 0 || lookupTime == null || lookupTime.isNegative()) {
+            if (maxUnpackBytes < 0 || fileNoteLimit < 0 || lookupTime == null || lookupTime.isNegative()
+                    || cacheLimit < 0) {
                 throw new IllegalArgumentException("limits must not be negative");
             }
         }
 
+        public Limits(Path tmpDir, long maxUnpackBytes, long fileNoteLimit, Duration lookupTime) {
+            this(tmpDir, maxUnpackBytes, fileNoteLimit, lookupTime, null, DEFAULT_CACHE_LIMIT);
+        }
+
         public Limits withFileNoteLimit(long bytes) {
-            return new Limits(tmpDir, maxUnpackBytes, bytes, lookupTime);
+            return new Limits(tmpDir, maxUnpackBytes, bytes, lookupTime, cache, cacheLimit);
+        }
+
+        /** Containers' roots built in {@code dir} (cores and roots), kept under {@code limit} bytes. */
+        public Limits withCache(Path dir, long limit) {
+            return new Limits(tmpDir, maxUnpackBytes, fileNoteLimit, lookupTime, dir, limit);
+        }
+
+        ContainerRoots.Settings roots() {
+            return cache == null ? ContainerRoots.Settings.defaults(archive(), cacheLimit)
+                    : new ContainerRoots.Settings(cache, cacheLimit, archive());
         }
 
         /** What of these the unpacking of an archive takes. */
@@ -137,7 +169,8 @@ public final class Criu2Core {
      * null when nowhere: an archive without --root); the mapped files that were not under it; and
      * how many names were not looked up because the lookups had taken all their time.
      */
-    public record Report(List<Outcome> outcomes, Path root, List<String> missingFiles, int notLookedUp) {
+    public record Report(List<Outcome> outcomes, Path root, List<String> missingFiles, int notLookedUp,
+                         List<String> notes) {
         public boolean allWritten() {
             return outcomes.stream().noneMatch(o -> o instanceof Failed);
         }
@@ -157,10 +190,10 @@ public final class Criu2Core {
      */
     public static Report convert(Path checkpoint, Path outDir, Options options, Listener listener) throws IOException {
         Limits limits = options.limits();
-        try (var source = CheckpointArchive.open(checkpoint, limits.archive());
-             var root = RootFs.of(options.root(), source.unpacked(), limits.lookupTime());
+        try (var opened = open(checkpoint, options.root(), options.image(), limits, CheckpointArchive.Parts.ALL);
              var progress = options.progress()) {
-            Checkpoint cp = Checkpoint.load(source.images());
+            RootFs root = opened.rootFs();
+            Checkpoint cp = opened.checkpoint();
             List<Checkpoint.TreeEntry> selected = new ArrayList<>();
             for (int pid : options.pids()) {
                 selected.add(cp.tree().stream().filter(e -> e.pid() == pid).findFirst().orElseThrow(() ->
@@ -199,7 +232,7 @@ public final class Criu2Core {
                 pool.shutdownNow();
                 awaitTermination(pool);
             }
-            return new Report(outcomes, root.root(), List.copyOf(root.missing()), root.budgetSpent());
+            return new Report(outcomes, root.root(), List.copyOf(root.missing()), root.budgetSpent(), opened.notes());
         }
     }
 
@@ -255,16 +288,151 @@ public final class Criu2Core {
 
     /** What `criu2core info` shows, as data. */
     public static CheckpointInfo inspect(Path checkpoint, Path root) throws IOException {
-        return inspect(checkpoint, root, Limits.DEFAULTS);
+        return inspect(checkpoint, root, null, Limits.DEFAULTS);
     }
 
     /** {@code root} null: / for a directory of images, none for an archive (see {@link Options}). */
     public static CheckpointInfo inspect(Path checkpoint, Path root, Limits limits) throws IOException {
-        try (var source = CheckpointArchive.open(checkpoint, limits.archive());
-             var rootFs = RootFs.of(root, source.unpacked(), limits.lookupTime())) {
-            var info = CheckpointInfo.of(Checkpoint.load(source.images()), rootFs);
-            return new CheckpointInfo(checkpoint.toString(), info.images(), info.processes());
+        return inspect(checkpoint, root, null, limits);
+    }
+
+    /** {@code root} and {@code image} as in {@link Options}. */
+    public static CheckpointInfo inspect(Path checkpoint, Path root, Path image, Limits limits) throws IOException {
+        try (var opened = open(checkpoint, root, image, limits, CheckpointArchive.Parts.ALL)) {
+            var info = CheckpointInfo.of(opened.checkpoint(), opened.rootFs());
+            return new CheckpointInfo(checkpoint.toString(), opened.source().container().orElse(null),
+                    opened.notes(), info.images(), info.processes());
         }
+    }
+
+    /**
+     * A checkpoint opened for reading, with the root its mapped files are read under: --root; for
+     * a container checkpoint the root built from its image and its own files; / for a directory
+     * of this host's images; else none. {@link #notes} say what the user should know of the root.
+     */
+    public static final class Opened implements AutoCloseable {
+        private final CheckpointArchive source;
+        private final Checkpoint checkpoint;
+        private final ContainerRoots.Root built;
+        private final RootFs rootFs;
+        private final List<String> notes;
+
+        private Opened(CheckpointArchive source, Checkpoint checkpoint, ContainerRoots.Root built, RootFs rootFs,
+                       List<String> notes) {
+            this.source = source;
+            this.checkpoint = checkpoint;
+            this.built = built;
+            this.rootFs = rootFs;
+            this.notes = List.copyOf(notes);
+        }
+
+        public CheckpointArchive source() {
+            return source;
+        }
+
+        public Checkpoint checkpoint() {
+            return checkpoint;
+        }
+
+        public RootFs rootFs() {
+            return rootFs;
+        }
+
+        /** The root's folder, or null when mapped files are not read. */
+        public Path root() {
+            return rootFs.root();
+        }
+
+        public List<String> notes() {
+            return notes;
+        }
+
+        @Override
+        public void close() throws IOException {
+            try (source; var b = built; rootFs) {
+                // closed in the reverse order: the root before the unpacked images
+            }
+        }
+    }
+
+    /** Opens {@code checkpoint} (see {@link Opened}); {@code parts} says whether its pages are needed. */
+    public static Opened open(Path checkpoint, Path root, Path image, Limits limits, CheckpointArchive.Parts parts)
+            throws IOException {
+        var source = CheckpointArchive.open(checkpoint, limits.archive(), parts);
+        ContainerRoots.Root built = null;
+        RootFs rootFs = null;
+        try {
+            Checkpoint cp = Checkpoint.load(source.images());
+            List<String> notes = new ArrayList<>();
+            if (root != null) {
+                rootFs = new RootFs(root, limits.lookupTime());
+            } else if (image != null || source.rootfsDiff().isPresent()) {
+                built = ContainerRoots.of(source, image, platform(cp), limits.roots());
+                notes.addAll(built.notes());
+                rootFs = new RootFs(built.path(), limits.lookupTime());
+            } else {
+                rootFs = RootFs.of(null, source.fromContainer(), limits.lookupTime());
+            }
+            return new Opened(source, cp, built, rootFs, notes);
+        } catch (IOException | RuntimeException | Error e) {
+            try (source; var b = built; var r = rootFs) {
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * The root a debugger is given as its sysroot, held (a built one kept from removal) until
+     * closed; {@code notes} as in {@link Opened}.
+     */
+    public record DebuggerRoot(Path path, List<String> notes, AutoCloseable hold) implements AutoCloseable {
+        @Override
+        public void close() throws Exception {
+            if (hold != null) {
+                hold.close();
+            }
+        }
+    }
+
+    /**
+     * The root for debugging {@code checkpoint}: {@code root} if given; / for a directory of this
+     * host's images; for a container checkpoint the root built from {@code image} and the
+     * container's own files. A container checkpoint that has neither is an error saying what to
+     * give: its files are not the host's, and the images may name any host file.
+     */
+    public static DebuggerRoot rootForDebugger(Path checkpoint, Path root, Path image, Limits limits)
+            throws IOException {
+        if (root != null) {
+            return new DebuggerRoot(root, List.of(), null);
+        }
+        try (var source = CheckpointArchive.open(checkpoint, limits.archive(), CheckpointArchive.Parts.WITHOUT_PAGES)) {
+            if (image == null && !source.fromContainer()) {
+                return new DebuggerRoot(Path.of("/"), List.of(), null);
+            }
+            if (image == null && source.rootfsDiff().isEmpty()) {
+                throw new CheckpointException(checkpoint.toString(), "a container checkpoint without the files the "
+                        + "container wrote: give its image with --image, or its root filesystem with --root (the "
+                        + "debugger's sysroot, and where mapped files are read)");
+            }
+            var built = ContainerRoots.of(source, image, platform(Checkpoint.load(source.images())), limits.roots());
+            return new DebuggerRoot(built.path(), built.notes(), built);
+        }
+    }
+
+    /**
+     * The OCI platform of a checkpoint's processes ("linux/amd64"), to choose a container image's
+     * manifest: its first process's whose images say.
+     */
+    private static String platform(Checkpoint cp) throws IOException {
+        CheckpointException first = null;
+        for (var entry : cp.tree()) {
+            try {
+                return Arch.of(cp.process(entry), cp.dir().display("core-" + entry.pid() + ".img")).ociPlatform();
+            } catch (CheckpointException e) {
+                first = first == null ? e : first;
+            }
+        }
+        throw first;
     }
 
     /** An image as crit's JSON; {@code pretty} as `crit decode --pretty`. */

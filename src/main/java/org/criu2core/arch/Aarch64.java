@@ -54,6 +54,11 @@ final class Aarch64 extends RegsetTable {
     }
 
     @Override
+    public String ociPlatform() {
+        return "linux/arm64";
+    }
+
+    @Override
     public boolean hasRegisters(core_entry core) {
         return core.hasTiAarch64();
     }

@@ -22,6 +22,12 @@ public interface Arch {
 
     ElfClass elfClass();
 
+    /**
+     * The platform an OCI image is made for on this architecture ("os/architecture[/variant]",
+     * image-spec's values, which are Go's GOARCH): what picks a container image's manifest.
+     */
+    String ociPlatform();
+
     /** The byte order of the task: of every field of its core, and of the raw structs CRIU saves. */
     ByteOrder byteOrder();
 

@@ -53,6 +53,11 @@ final class Armv7l extends RegsetTable {
     }
 
     @Override
+    public String ociPlatform() {
+        return "linux/arm/v7";
+    }
+
+    @Override
     public boolean hasRegisters(core_entry core) {
         return core.hasTiArm();
     }

@@ -123,6 +123,11 @@ final class Ppc64 extends RegsetTable {
     }
 
     @Override
+    public String ociPlatform() {
+        return "linux/ppc64le";
+    }
+
+    @Override
     public boolean hasRegisters(core_entry core) {
         return core.hasTiPpc64();
     }

@@ -79,6 +79,11 @@ final class Riscv64 extends RegsetTable {
     }
 
     @Override
+    public String ociPlatform() {
+        return "linux/riscv64";
+    }
+
+    @Override
     public boolean hasRegisters(core_entry core) {
         return core.hasTiRiscv64();
     }

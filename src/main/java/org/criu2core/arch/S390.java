@@ -121,6 +121,11 @@ final class S390 extends RegsetTable {
     }
 
     @Override
+    public String ociPlatform() {
+        return "linux/s390x";
+    }
+
+    @Override
     public boolean hasRegisters(core_entry core) {
         return core.hasTiS390();
     }

@@ -264,6 +264,11 @@ final class X86 extends RegsetTable {
     }
 
     @Override
+    public String ociPlatform() {
+        return compat ? "linux/386" : "linux/amd64";
+    }
+
+    @Override
     public boolean hasRegisters(core_entry core) {
         return core.hasThreadInfo();
     }

@@ -3,6 +3,8 @@ package org.criu2core.cli;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
+import org.criu2core.api.Criu2Core;
+import org.criu2core.container.ContainerRoots;
 import org.criu2core.core.Converter;
 import org.criu2core.debug.CoreCache;
 import org.criu2core.debug.ProcessFacts;
@@ -10,15 +12,17 @@ import picocli.CommandLine.Option;
 
 /** Where debug and stacks keep the cores they convert, and what they say about it. */
 final class CacheOptions {
-    @Option(names = "--clean", description = "remove every cached core first (with no CHECKPOINT: only that)")
+    @Option(names = "--clean", description = "remove every cached core and container root first (with no "
+            + "CHECKPOINT: only that)")
     boolean clean;
 
     @Option(names = "--cache-dir", paramLabel = "DIR",
-            description = "where converted cores are kept (default: $${XDG_CACHE_HOME:-~/.cache}/criu2core/cores)")
+            description = "where converted cores (DIR/cores) and containers' roots (DIR/roots) are kept (default: "
+                    + "$${XDG_CACHE_HOME:-~/.cache}/criu2core)")
     Path dir;
 
     @Option(names = "--cache-limit", paramLabel = "SIZE", converter = SizeConverter.class,
-            description = "remove the cores used least recently while the cache is larger than this "
+            description = "remove the cores and roots used least recently while the cache is larger than this "
                     + "(bytes, or with K, M, G, T; default: 16G)")
     long limit = CoreCache.DEFAULT_LIMIT;
 
@@ -29,8 +33,33 @@ final class CacheOptions {
     @Option(names = {"-q", "--quiet"}, description = "print nothing about converting or reusing cores")
     boolean quiet;
 
+    /** The cache's folder: cores/ and roots/ are in it. */
+    Path folder() {
+        return dir != null ? dir : ContainerRoots.defaultCache();
+    }
+
     CoreCache cache() {
-        return new CoreCache(dir != null ? dir : CoreCache.defaultDir(), limit);
+        return new CoreCache(folder().resolve(CoreCache.FOLDER), limit);
+    }
+
+    /** Removes every cached core, and every root no other command uses now. */
+    void cleanAll() throws java.io.IOException {
+        cache().clean();
+        ContainerRoots.clean(folder());
+    }
+
+    /** What debug and stacks may unpack (the defaults) and where roots are built (this cache). */
+    Criu2Core.Limits limits(RootOption root) {
+        return new Criu2Core.Limits(null, Criu2Core.Limits.DEFAULTS.maxUnpackBytes(),
+                Criu2Core.Limits.DEFAULTS.fileNoteLimit(), root.lookupTime(), folder(), limit);
+    }
+
+    /** Notes on the root, unless quiet. */
+    void say(PrintWriter err, List<String> notes) {
+        if (!quiet) {
+            notes.forEach(err::println);
+            err.flush();
+        }
     }
 
     /** Lines on stderr: a conversion, a reuse (no conversion), a process without a core, a failure. */

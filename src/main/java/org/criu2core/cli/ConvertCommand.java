@@ -85,7 +85,7 @@ final class ConvertCommand implements Callable<Integer> {
         }
         var limits = archiveOptions.limits(rootOption).withFileNoteLimit(fileNoteLimit);
         var options = new Criu2Core.Options(rootOption.root, filter, pids, ConsoleProgress.forTerminal(quiet), jobs,
-                limits);
+                limits, rootOption.image);
         int[] imageWarnings = {0};
         var blocks = new Blocks();
         var report = Criu2Core.convert(images, out, options, outcome -> {
@@ -112,9 +112,11 @@ final class ConvertCommand implements Callable<Integer> {
                 err.flush();
             }
         });
+        report.notes().forEach(note -> say(err, note));
         if (report.root() == null) {
-            say(err, "warning: " + images + " is an archive and no --root was given: mapped files are not read, "
-                    + "their pages are zeros in the cores (give the container's root filesystem with --root)");
+            say(err, "warning: " + images + " is a container checkpoint with no files of its own, and neither --root "
+                    + "nor --image was given: mapped files are not read, their pages are zeros in the cores (give "
+                    + "the container's image with --image, or its root filesystem with --root)");
         }
         var missing = report.missingFiles();
         for (String name : missing.subList(0, Math.min(missing.size(), MAX_MISSING_LINES))) {
@@ -136,7 +138,7 @@ final class ConvertCommand implements Callable<Integer> {
         long skipped = outcomes.stream().filter(o -> o instanceof Criu2Core.Skipped).count();
         long failed = outcomes.size() - written - skipped;
         long warnings = missing.size() + (report.notLookedUp() > 0 ? 1 : 0) + (report.root() == null ? 1 : 0)
-                + imageWarnings[0];
+                + imageWarnings[0] + report.notes().stream().filter(n -> n.startsWith("warning:")).count();
         say(err, String.format("%d core%s written (%d bytes%s), %d skipped, %d failed, %d warning%s; %s", written,
                 written == 1 ? "" : "s", bytes, verbose ? "; " + blocks.total() : "", skipped, failed, warnings,
                 warnings == 1 ? "" : "s",

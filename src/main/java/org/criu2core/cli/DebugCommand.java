@@ -84,7 +84,7 @@ final class DebugCommand implements Callable<Integer> {
         extra.addAll(passThrough);
         CoreCache cache = cacheOptions.cache();
         if (cacheOptions.clean) {
-            cache.clean();
+            cacheOptions.cleanAll();
             if (checkpoint == null) {
                 return 0;
             }
@@ -92,7 +92,14 @@ final class DebugCommand implements Callable<Integer> {
         if (checkpoint == null) {
             throw new ParameterException(spec.commandLine(), "Missing required parameter: 'CHECKPOINT'");
         }
-        Path root = rootOption.forDebugger(checkpoint, spec.commandLine());
+        try (var debuggerRoot = rootOption.forDebugger(checkpoint, cacheOptions.limits(rootOption))) {
+            cacheOptions.say(err, debuggerRoot.notes());
+            return debug(debugger, extra, cache, debuggerRoot.path(), err);
+        }
+    }
+
+    private int debug(Debugger debugger, List<String> extra, CoreCache cache, Path root, PrintWriter err)
+            throws IOException {
         var cores = cache.obtain(checkpoint, root, cacheOptions.filter, pid == null ? null : List.of(pid),
                 cacheOptions.listener(err, root, debugOption.debug));
         if (cores.processes().isEmpty()) {

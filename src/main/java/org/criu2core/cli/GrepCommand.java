@@ -7,20 +7,21 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.criu2core.api.Criu2Core;
+import org.criu2core.container.CheckpointArchive;
+import org.criu2core.container.RootFs;
+import org.criu2core.core.ProcessMemory;
 import org.criu2core.inspect.CheckpointInfo;
 import org.criu2core.inspect.MemorySearch;
-import org.criu2core.core.ProcessMemory;
-import org.criu2core.container.RootFs;
-import org.criu2core.container.CheckpointArchive;
 import org.criu2core.model.Checkpoint;
 import org.criu2core.model.Process;
 import org.criu2core.model.Vma;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "grep", mixinStandardHelpOptions = true,
         description = {"Find a string or bytes in the memory of a checkpoint's processes, without making cores: "
@@ -63,9 +64,11 @@ final class GrepCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         int[] matches = {0};
         var limits = archiveOptions.limits(rootOption);
-        try (var source = CheckpointArchive.open(checkpoint, limits.archive());
-             var rootFs = RootFs.of(rootOption.root, source.unpacked(), limits.lookupTime())) {
-            Checkpoint cp = Checkpoint.load(source.images());
+        try (var opened = Criu2Core.open(checkpoint, rootOption.root, rootOption.image, limits,
+                CheckpointArchive.Parts.ALL)) {
+            opened.notes().forEach(spec.commandLine().getErr()::println);
+            Checkpoint cp = opened.checkpoint();
+            RootFs rootFs = opened.rootFs();
             for (var entry : cp.tree()) {
                 if (!pids.isEmpty() && !pids.contains(entry.pid()) || matches[0] >= max) {
                     continue;

@@ -5,18 +5,19 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import org.criu2core.inspect.CheckpointInfo;
 import org.criu2core.api.Criu2Core;
+import org.criu2core.inspect.CheckpointInfo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "info", mixinStandardHelpOptions = true,
-        description = {"Describe a checkpoint: its images, the process tree, and per process its memory by "
-                + "kind, where its pages are, its mapped files and command line."},
+        description = {"Describe a checkpoint: the container it was taken of (engine, name and id, pod and "
+                + "namespace, image, when), its images, the process tree, and per process its memory by kind, where "
+                + "its pages are, its mapped files and command line."},
         footer = {"", "Examples:", "  criu2core info /var/lib/checkpoint",
                 "  criu2core info checkpoint.tar.zst --json | jq '.processes[].commandLine'"})
 final class InfoCommand implements Callable<Integer> {
@@ -43,7 +44,11 @@ final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        CheckpointInfo info = Criu2Core.inspect(checkpoint, rootOption.root, archiveOptions.limits(rootOption));
+        CheckpointInfo info = Criu2Core.inspect(checkpoint, rootOption.root, rootOption.image,
+                archiveOptions.limits(rootOption));
+        PrintWriter err = spec.commandLine().getErr();
+        info.notes().forEach(err::println);
+        err.flush();
         if (json) {
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(info));
         } else {
@@ -56,6 +61,18 @@ final class InfoCommand implements Callable<Integer> {
     private static void table(CheckpointInfo info, PrintWriter out) {
         var im = info.images();
         out.printf("checkpoint  %s%n", info.path());
+        var c = info.container();
+        if (c != null) {
+            out.printf("container   %s%s%s%s%n", orDash(c.name()), c.engine() != null ? ", made by " + c.engine() : "",
+                    c.id() != null ? ", id " + c.id() : "",
+                    c.pod() != null ? ", pod " + c.pod() + (c.namespace() != null ? " in namespace " + c.namespace()
+                            : "") : "");
+            out.printf("image       %s%s%n", orDash(c.image()), c.imageRef() != null && !c.imageRef().equals(c.image())
+                    ? " (" + c.imageRef() + ")" : "");
+            if (c.checkpointed() != null) {
+                out.printf("taken       %s%n", c.checkpointed());
+            }
+        }
         out.printf("images      version %s%s%s%s%s%n", orDash(im.version()),
                 im.incremental() ? ", incremental (has a parent snapshot)" : "",
                 im.runId() != null ? ", run " + im.runId() : "",

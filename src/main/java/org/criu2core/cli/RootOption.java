@@ -1,17 +1,24 @@
 package org.criu2core.cli;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import picocli.CommandLine;
+import org.criu2core.api.Criu2Core;
 import picocli.CommandLine.Option;
 
-/** --root, for the commands that read mapped files. */
+/** --root and --image, for the commands that read mapped files. */
 final class RootOption {
     @Option(names = "--root", paramLabel = "DIR",
             description = "the processes' root filesystem, where mapped files are read (default: / for a directory "
-                    + "of images; none for an archive, whose mapped files are then zeros)")
+                    + "of images; for a container checkpoint the root built from --image and the files the container "
+                    + "wrote)")
     Path root;
+
+    @Option(names = "--image", paramLabel = "IMAGE",
+            description = "the container's image: an OCI layout directory, or an oci-archive or docker-archive tar "
+                    + "(podman save, docker save, skopeo). Its layers, then the files the container wrote (the "
+                    + "archive's rootfs-diff.tar and deleted.files), are the root; built once into "
+                    + "$${XDG_CACHE_HOME:-~/.cache}/criu2core/roots and reused")
+    Path image;
 
     @Option(names = "--lookup-time", paramLabel = "SECONDS", defaultValue = "30",
             description = "stop looking mapped files up under the root after SECONDS in all (default: "
@@ -24,20 +31,16 @@ final class RootOption {
 
     /**
      * The root for debug and stacks, which also hand it to the debugger as its sysroot: --root;
-     * else / for a directory of images; an archive, from another machine or container, needs
-     * --root (its files are not the host's, and the images may name any host file).
+     * else / for a directory of images; for a container checkpoint the root built from --image and
+     * its own files (see {@link Criu2Core#rootForDebugger}).
      */
-    Path forDebugger(Path checkpoint, CommandLine cli) {
-        if (root != null || checkpoint == null || Files.isDirectory(checkpoint)) {
-            return root != null ? root : Path.of("/");
-        }
-        throw new CommandLine.ParameterException(cli, checkpoint + " is an archive: give its root filesystem with "
-                + "--root (the debugger's sysroot, and where mapped files are read)");
+    Criu2Core.DebuggerRoot forDebugger(Path checkpoint, Criu2Core.Limits limits) throws java.io.IOException {
+        return Criu2Core.rootForDebugger(checkpoint, root, image, limits);
     }
 
     /** Where mapped files were read from, for the summary. */
     static String where(Path root) {
-        return root == null ? "mapped files not read (an archive: give its root filesystem with --root)"
-                : "mapped files read under " + root;
+        return root == null ? "mapped files not read (a container checkpoint: give its image with --image, or its "
+                + "root filesystem with --root)" : "mapped files read under " + root;
     }
 }

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.criu2core.debug.CoreCache;
 import org.criu2core.debug.Stacks;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -62,9 +63,15 @@ final class StacksCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         var cache = cacheOptions.cache();
         if (cacheOptions.clean) {
-            cache.clean();
+            cacheOptions.cleanAll();
         }
-        Path root = rootOption.forDebugger(checkpoint, spec.commandLine());
+        try (var debuggerRoot = rootOption.forDebugger(checkpoint, cacheOptions.limits(rootOption))) {
+            cacheOptions.say(err, debuggerRoot.notes());
+            return stacks(cache, debuggerRoot.path(), out, err);
+        }
+    }
+
+    private int stacks(CoreCache cache, Path root, PrintWriter out, PrintWriter err) throws IOException {
         var cores = cache.obtain(checkpoint, root, cacheOptions.filter, pids,
                 cacheOptions.listener(err, root, debugOption.debug));
         int status = cores.failed() > 0 ? Main.EXIT_FAILURE : 0;

@@ -32,14 +32,16 @@ final class TarReader {
      */
     static final int MAX_SPECIAL_HEADER = 1 << 20;
 
-    /** What an entry is; only FILE has data worth unpacking. */
-    enum Type { FILE, DIRECTORY, LINK, SPARSE, OTHER }
+    /** What an entry is; only FILE has data worth unpacking. OTHER: devices, FIFOs, unknown types. */
+    enum Type { FILE, DIRECTORY, HARD_LINK, SYMLINK, SPARSE, OTHER }
 
     /**
      * One entry: its name (pax and GNU long names applied), kind, the bytes of data that follow
-     * its header, and where its first header (pax or long name, if any) is in the tar.
+     * its header, where its first header (pax or long name, if any) is in the tar, its permission
+     * bits, its link target (pax and GNU long link names applied; empty for what is no link) and
+     * its modification time in seconds.
      */
-    record Entry(String name, Type type, long size, long headerOffset) {
+    record Entry(String name, Type type, long size, long headerOffset, int mode, String linkName, long mtime) {
     }
 
     private final InputStream in;
@@ -71,6 +73,7 @@ final class TarReader {
         skipRest();
         Map<String, String> pax = new HashMap<>();
         String longName = null;
+        String longLink = null;
         boolean sparse = false;
         // an entry starts with its first header: pax and long-name headers come before its own
         long start = position;
@@ -94,8 +97,10 @@ final class TarReader {
                         pax.putAll(paxRecords(data, at));
                     } else if (type == 'L') {
                         longName = cString(data, 0, data.length);
+                    } else if (type == 'K') {
+                        longLink = cString(data, 0, data.length);
                     }
-                    // 'g' (global pax records) and 'K' (a long link target) say nothing criu2core uses
+                    // 'g' (global pax records) say nothing criu2core uses
                     continue;
                 }
                 case 'S' -> {
@@ -123,15 +128,20 @@ final class TarReader {
             Type kind = sparse ? Type.SPARSE : switch (type) {
                 case '0', '\0', '7' -> Type.FILE;
                 case '5', 'D' -> Type.DIRECTORY;
-                case '1', '2' -> Type.LINK;
+                case '1' -> Type.HARD_LINK;
+                case '2' -> Type.SYMLINK;
                 default -> Type.OTHER;
             };
+            String link = pax.getOrDefault("linkpath", longLink != null ? longLink : cString(block, 157, 100));
+            long mode = octal(block, 100, 8);
+            long mtime = octal(block, 136, 12);
             // links, devices, FIFOs and directories have no data whatever their size says (as
             // Go's archive/tar reads them); every other type, unknown ones too, has its size of data
             boolean hasData = "123456".indexOf(type) < 0;
             dataLeft = hasData ? size : 0;
             paddingLeft = hasData ? padding(size) : 0;
-            current = new Entry(name, kind, dataLeft, start);
+            current = new Entry(name, kind, dataLeft, start, mode < 0 ? 0 : (int) (mode & 07777),
+                    kind == Type.HARD_LINK || kind == Type.SYMLINK ? link : "", Math.max(0, mtime));
             return current;
         }
     }
@@ -233,7 +243,7 @@ final class TarReader {
         }
         dataLeft = 0;
         paddingLeft = padding(size);
-        current = new Entry(describe(type), Type.OTHER, size, at);
+        current = new Entry(describe(type), Type.OTHER, size, at, 0, "", 0);
         skipRest();
         return data;
     }

@@ -22,11 +22,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.criu2core.container.CheckpointArchive;
+import org.criu2core.container.ContainerRoots;
+import org.criu2core.container.RootFs;
 import org.criu2core.core.AtomicFile;
 import org.criu2core.core.Converter;
 import org.criu2core.core.DumpFilter;
-import org.criu2core.container.RootFs;
-import org.criu2core.container.CheckpointArchive;
 import org.criu2core.image.CheckpointException;
 import org.criu2core.model.Checkpoint;
 import org.criu2core.model.Process;
@@ -42,7 +43,7 @@ import org.criu2core.model.Process;
  */
 public final class CoreCache {
     /** The cache's bound by default: cores are sparse, so this counts their apparent size. */
-    public static final long DEFAULT_LIMIT = 16L << 30;
+    public static final long DEFAULT_LIMIT = ContainerRoots.DEFAULT_CACHE_LIMIT;
     /** Parent snapshots followed at most (CRIU's own chains are a few links long). */
     private static final int MAX_PARENTS = 64;
     private static final String TREE = "tree.json";
@@ -58,12 +59,12 @@ public final class CoreCache {
         this.limit = limit;
     }
 
+    /** The cores' folder in the cache (beside the containers' roots). */
+    public static final String FOLDER = "cores";
+
     /** {@code $XDG_CACHE_HOME/criu2core/cores}, or {@code ~/.cache/criu2core/cores}. */
     public static Path defaultDir() {
-        String xdg = System.getenv("XDG_CACHE_HOME");
-        Path base = xdg != null && xdg.startsWith("/") ? Path.of(xdg)
-                : Path.of(System.getProperty("user.home"), ".cache");
-        return base.resolve("criu2core").resolve("cores");
+        return ContainerRoots.defaultCache().resolve(FOLDER);
     }
 
     public Path dir() {

@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.criu2core.arch.Arch;
+import org.criu2core.container.ContainerMetadata;
 import org.criu2core.container.RootFs;
 import org.criu2core.core.ProcessMemory;
 import org.criu2core.model.Checkpoint;
@@ -18,11 +19,14 @@ import org.criu2core.model.Vma;
 import org.criu2core.model.VmaStatus;
 
 /**
- * What a checkpoint holds, as plain data for people and for JSON: the images' header, the
- * process tree, and per process its memory by kind, where its pages are, its mapped files and
- * command line. A process whose images are broken is listed with the error instead.
+ * What a checkpoint holds, as plain data for people and for JSON: the container it was taken of
+ * (where an engine wrote that down; else null), notes on the root its mapped files were read
+ * under, the images' header, the process tree, and per process its memory by kind, where its
+ * pages are, its mapped files and command line. A process whose images are broken is listed with
+ * the error instead.
  */
-public record CheckpointInfo(String path, Images images, List<ProcessInfo> processes) {
+public record CheckpointInfo(String path, ContainerMetadata container, List<String> notes, Images images,
+                             List<ProcessInfo> processes) {
     /** From inventory.img; null fields where the image does not say. */
     public record Images(Integer version, Long dumpUptime, String runId, String lsm, Integer preDumpMode,
                          boolean incremental) {
@@ -76,7 +80,7 @@ public record CheckpointInfo(String path, Images images, List<ProcessInfo> proce
                         entry.threads(), null, null, List.of(), List.of(), e.getMessage()));
             }
         }
-        return new CheckpointInfo(checkpoint.dir().path().toString(), images, processes);
+        return new CheckpointInfo(checkpoint.dir().path().toString(), null, List.of(), images, processes);
     }
 
     private static ProcessInfo process(Checkpoint checkpoint, Process p, RootFs root) throws IOException {

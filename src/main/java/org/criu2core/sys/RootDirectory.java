@@ -114,6 +114,45 @@ public final class RootDirectory implements Closeable {
         return walk(name, display);
     }
 
+    /**
+     * Where {@code name} leads inside this directory, every link followed as under chroot (the
+     * last one too): its real path, which is this directory or below it; empty when nothing is
+     * there. openat2 resolves it in the kernel and /proc/self/fd says where it landed; where
+     * openat2 is missing the names are resolved in Java, which a concurrent swap can race: use it
+     * on trees that only this process writes (the roots it builds).
+     */
+    public Optional<Path> resolve(String name) throws IOException {
+        if (name.length() >= PATH_MAX) {
+            return Optional.empty();
+        }
+        if (fd >= 0 && !noOpenat2) {
+            var flags = Linux.flags();
+            long[] how = {flags.path() | flags.cloexec(), 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+            while (true) {
+                int file = LibC.syscall(Linux.nativeLong(SYS_OPENAT2), fd, Linux.cString(name), how,
+                        Linux.nativeLong(8 * how.length)).intValue();
+                if (file >= 0) {
+                    try {
+                        Path real = Files.readSymbolicLink(Path.of("/proc/self/fd/" + file));
+                        return real.startsWith(path) ? Optional.of(real) : Optional.empty();
+                    } finally {
+                        LibC.close(file);
+                    }
+                }
+                int errno = Linux.errno();
+                if (errno == EINTR || errno == EAGAIN) {
+                    continue;
+                }
+                if (errno != ENOSYS && errno != EPERM && errno != E2BIG) {
+                    return Optional.empty();
+                }
+                noOpenat2 = true;
+                break;
+            }
+        }
+        return resolveInJava(name);
+    }
+
     /** The lookup openat2 does, one component at a time: each opened O_PATH | O_NOFOLLOW from its parent. */
     private Optional<OpenFile> walk(String name, String display) throws IOException {
         var flags = Linux.flags();

@@ -13,11 +13,11 @@ import java.util.zip.GZIPOutputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.criu2core.Fixtures;
-import org.criu2core.KernelCores;
 import org.criu2core.KernelCores.Run;
+import org.criu2core.KernelCores;
 import org.criu2core.api.Criu2Core;
-import org.criu2core.inspect.CoreDiff;
 import org.criu2core.elf.CoreFile;
+import org.criu2core.inspect.CoreDiff;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -139,7 +139,7 @@ class InspectCommandsTest {
                 "-o", dirOut.toString(), "-q").status());
         for (boolean gzip : new boolean[] {true, false}) {
             // podman's name says .tar.gz whatever the compression: it is read from the bytes
-            Path archive = archive(gzip ? "plain-named.tar" : "gzip-named.tar.gz", gzip, "rootfs-diff.tar");
+            Path archive = archive(gzip ? "plain-named.tar" : "gzip-named.tar.gz", gzip, "network.status");
             Path out = tmp.resolve("archive-" + gzip);
             Run run = KernelCores.cli("convert", "-D", archive.toString(), "-o", out.toString(), "-q");
             assertEquals(0, run.status(), run.err());

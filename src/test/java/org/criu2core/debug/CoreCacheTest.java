@@ -97,12 +97,12 @@ class CoreCacheTest {
     @Test
     void cleanRemovesEveryCachedCore() throws Exception {
         Path cache = tmp.resolve("cache");
-        new CoreCache(cache, CoreCache.DEFAULT_LIMIT).obtain(Fixtures.checkpoint("threads").resolve("images"), ROOT,
+        new CoreCache(cache.resolve(CoreCache.FOLDER), CoreCache.DEFAULT_LIMIT).obtain(Fixtures.checkpoint("threads").resolve("images"), ROOT,
                 0x33, List.of(), new Events());
-        assertEquals(1, entries(cache).size());
+        assertEquals(1, entries(cache.resolve(CoreCache.FOLDER)).size());
         var run = KernelCores.cli("debug", "--clean", "--cache-dir", cache.toString());
         assertEquals(0, run.status(), run.err());
-        assertEquals(List.of(), entries(cache));
+        assertEquals(List.of(), entries(cache.resolve(CoreCache.FOLDER)));
     }
 
     @Test

@@ -68,11 +68,13 @@ class DefaultRootTest {
         assertEquals(0, run.status(), run.err());
         assertFalse(holdsMarker(out.resolve("core.8229")), "the host file is not in the core");
         List<String> lines = run.err().lines().toList();
-        assertEquals(List.of("warning: " + archive + " is an archive and no --root was given: mapped files are not "
-                + "read, their pages are zeros in the cores (give the container's root filesystem with --root)"),
+        assertEquals(List.of("warning: " + archive + " is a container checkpoint with no files of its own, and neither "
+                + "--root nor --image was given: mapped files are not read, their pages are zeros in the cores (give "
+                + "the container's image with --image, or its root filesystem with --root)"),
                 lines.stream().filter(l -> l.startsWith("warning")).toList());
         assertEquals("1 core written (" + Files.size(out.resolve("core.8229")) + " bytes), 0 skipped, 0 failed, "
-                + "1 warning; mapped files not read (an archive: give its root filesystem with --root)",
+                + "1 warning; mapped files not read (a container checkpoint: give its image with --image, or its root "
+                + "filesystem with --root)",
                 lines.get(lines.size() - 1));
         assertEquals(List.of("core.8229"), Subprocess.tree(out));
         assertEquals(List.of(), Subprocess.tree(unpack));
@@ -81,12 +83,14 @@ class DefaultRootTest {
                 "--tmp-dir", unpack.toString());
         assertEquals(1, grep.status(), grep.out());
         assertEquals("", grep.out());
-        // debug and stacks hand the root to the debugger too: an archive needs --root
+        // debug and stacks hand the root to the debugger too: a container checkpoint without files of its
+        // own needs --image or --root
         for (String command : List.of("stacks", "debug")) {
             var refused = KernelCores.cli(command, archive.toString());
-            assertEquals(2, refused.status(), refused.err());
-            assertTrue(refused.err().startsWith(archive + " is an archive: give its root filesystem with --root"),
-                    refused.err());
+            assertEquals(1, refused.status(), refused.err());
+            assertEquals(List.of("criu2core: " + archive + ": a container checkpoint without the files the container "
+                    + "wrote: give its image with --image, or its root filesystem with --root (the debugger's sysroot, "
+                    + "and where mapped files are read)"), refused.err().lines().filter(l -> l.startsWith("criu2core:")).toList());
         }
         // with the container's root, the file is looked up there, where it is not
         var rooted = KernelCores.cli("convert", "-D", archive.toString(), "-o", tmp.resolve("rooted").toString(),

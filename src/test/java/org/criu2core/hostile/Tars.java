@@ -1,6 +1,6 @@
 package org.criu2core.hostile;
 
-import io.airlift.compress.zstd.ZstdCompressor;
+import com.github.luben.zstd.Zstd;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -206,15 +206,12 @@ final class Tars {
     }
 
     /**
-     * {@code content} compressed by aircompressor, its frame header rewritten to ask for a window
-     * of 2^{@code windowLog} bytes (a larger window than the blocks use is valid zstd, and what
-     * `zstd --long` writes): compressed blocks, which aircompressor refuses past 8 MiB of window.
+     * {@code content} compressed by libzstd, its frame header rewritten to ask for a window of
+     * 2^{@code windowLog} bytes (a larger window than the blocks use is valid zstd, and what
+     * `zstd --long` writes).
      */
     static byte[] zstdWithWindow(byte[] content, int windowLog) {
-        var compressor = new ZstdCompressor();
-        byte[] frame = new byte[compressor.maxCompressedLength(content.length)];
-        int n = compressor.compress(content, 0, content.length, frame, 0, frame.length);
-        frame = Arrays.copyOf(frame, n);
+        byte[] frame = Zstd.compress(content, 3);
         int descriptor = frame[4] & 0xff;
         int fcsFlag = descriptor >>> 6;
         boolean single = (descriptor & 0x20) != 0;

@@ -1,0 +1,192 @@
+package org.criu2core.container;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * The root filesystem of a container checkpoint, built from what the user has: the container's
+ * image (--image: an OCI layout, oci-archive or docker-archive), its layers applied in order,
+ * then the archive's rootfs-diff.tar (the files the container wrote: a plain tar with
+ * deleted.files for podman and CRI-O, a gzip OCI layer with whiteouts for containerd), then the
+ * removal of each path in deleted.files. Without an image, the container's own files alone: a
+ * library it wrote and then mapped is still found, and the rest of the image's files are said to
+ * be missing.
+ *
+ * <p>A root is built once into the cache ({@link RootCache}), keyed by the digests of what went
+ * into it, and reused by later commands on the same image and checkpoint.
+ */
+public final class ContainerRoots {
+    /** Changes whenever the way a root is built changes, so older roots are not reused. */
+    private static final String FORMAT = "criu2core root 1";
+    /** The cache's bound by default (cores and roots): cores are sparse, so this counts their apparent size. */
+    public static final long DEFAULT_CACHE_LIMIT = 16L << 30;
+    private static final String FOLDER = "roots";
+
+    private ContainerRoots() {
+    }
+
+    /** {@code $XDG_CACHE_HOME/criu2core}, or {@code ~/.cache/criu2core}: the cores and roots of every command. */
+    public static Path defaultCache() {
+        return RootCache.defaultCache();
+    }
+
+    /** Removes every root in {@code cache} that no command uses now. */
+    public static void clean(Path cache) throws IOException {
+        new RootCache(cache.resolve(FOLDER), cache, DEFAULT_CACHE_LIMIT).clean();
+    }
+
+    /** Where and how much: the cache folder (cores and roots) and its bound, and the unpack limits. */
+    public record Settings(Path cache, long cacheLimit, CheckpointArchive.Limits limits) {
+        public static Settings defaults(CheckpointArchive.Limits limits, long cacheLimit) {
+            return new Settings(RootCache.defaultCache(), cacheLimit, limits);
+        }
+    }
+
+    /**
+     * A built root while a command uses it; {@code notes} are what the user should know (files
+     * missing, an image other than the container's), one line each.
+     */
+    public static final class Root implements AutoCloseable {
+        private final RootCache.Held held;
+        private final List<String> notes;
+
+        Root(RootCache.Held held, List<String> notes) {
+            this.held = held;
+            this.notes = List.copyOf(notes);
+        }
+
+        public Path path() {
+            return held.root();
+        }
+
+        public List<String> notes() {
+            return notes;
+        }
+
+        /** Whether this command built it (false: the cache had it). */
+        public boolean built() {
+            return held.built;
+        }
+
+        @Override
+        public void close() throws IOException {
+            held.close();
+        }
+    }
+
+    /**
+     * The root of {@code source} built with {@code image} (may be null); null when there is nothing
+     * to build it from (neither an image nor files of the container's own). {@code platform} is the
+     * checkpoint's ("linux/amd64"), to choose among an image index's manifests.
+     */
+    public static Root of(CheckpointArchive source, Path image, String platform, Settings settings)
+            throws IOException {
+        if (image == null && source.rootfsDiff().isEmpty()) {
+            return null;
+        }
+        List<String> notes = new ArrayList<>();
+        var container = source.container();
+        OciImage oci = image == null ? null : OciImage.open(image, settings.limits());
+        try {
+            OciImage.Image chosen = null;
+            if (oci != null) {
+                chosen = oci.select(platform, container.map(ContainerMetadata::image).orElse(null));
+                if (container.isPresent()) {
+                    var same = ImageNames.matches(chosen, container.get().image(), container.get().imageRef());
+                    if (same.isPresent() && !same.get()) {
+                        notes.add("warning: the container ran the image " + describe(container.get()) + ", and --image "
+                                + image + " is " + describe(chosen) + ": its files may not be those the processes "
+                                + "mapped");
+                    }
+                }
+            } else {
+                notes.add("note: the root holds only the files the container wrote (" + CheckpointArchive.ROOTFS_DIFF
+                        + "); the image's files are missing: give the container's image with --image");
+            }
+            String key = key(chosen, source);
+            var cache = new RootCache(settings.cache().resolve(FOLDER), settings.cache(), settings.cacheLimit());
+            final OciImage from = oci;
+            final OciImage.Image layers = chosen;
+            var held = cache.obtain(key, folder -> build(folder, from, layers, source, settings.limits()));
+            return new Root(held, notes);
+        } finally {
+            if (oci != null) {
+                oci.close();
+            }
+        }
+    }
+
+    private static void build(Path folder, OciImage oci, OciImage.Image image, CheckpointArchive source,
+                              CheckpointArchive.Limits limits) throws IOException {
+        var builder = new RootBuilder(folder, new RootBuilder.Limits(limits.maxBytes(),
+                RootBuilder.Limits.DEFAULTS.maxEntries(), RootBuilder.Limits.DEFAULTS.maxDepth()));
+        if (image != null) {
+            int i = 0;
+            for (var layer : image.layers()) {
+                i++;
+                String name = oci.display() + " (layer " + i + " of " + image.layers().size() + ", "
+                        + (layer.digest() != null ? layer.digest() : layer.file()) + ")";
+                try (InputStream in = Compression.decompressed(oci.open(layer), name)) {
+                    builder.applyLayer(in, name, layer.diffId());
+                }
+            }
+        }
+        var diff = source.rootfsDiff();
+        if (diff.isPresent()) {
+            String name = diff.get().getFileName() + " of the checkpoint";
+            try (InputStream in = Compression.decompressed(Files.newInputStream(diff.get()), name)) {
+                builder.applyLayer(in, name, null);
+            }
+        }
+        builder.delete(source.deletedFiles(), CheckpointArchive.DELETED_FILES);
+        builder.finish();
+    }
+
+    /** What went into a root: the layers' digests, the diff's bytes, the deleted paths. */
+    private static String key(OciImage.Image image, CheckpointArchive source) throws IOException {
+        MessageDigest sha = OciImage.sha256();
+        sha.update(FORMAT.getBytes(StandardCharsets.UTF_8));
+        if (image != null) {
+            for (var layer : image.layers()) {
+                // the uncompressed tar's digest first: the same layer saved as oci-archive (compressed)
+                // and as docker-archive (not) is one root
+                String id = layer.diffId() != null ? layer.diffId() : layer.digest() != null ? layer.digest()
+                        : image.configDigest() + "/" + layer.file();
+                sha.update(("\0layer " + id).getBytes(StandardCharsets.UTF_8));
+            }
+        }
+        var diff = source.rootfsDiff();
+        if (diff.isPresent()) {
+            sha.update("\0diff ".getBytes(StandardCharsets.UTF_8));
+            try (InputStream in = Files.newInputStream(diff.get())) {
+                byte[] buffer = new byte[1 << 16];
+                int n;
+                while ((n = in.read(buffer)) > 0) {
+                    sha.update(buffer, 0, n);
+                }
+            }
+        }
+        for (String deleted : source.deletedFiles()) {
+            sha.update(("\0deleted " + deleted).getBytes(StandardCharsets.UTF_8));
+        }
+        return HexFormat.of().formatHex(sha.digest()).substring(0, 32);
+    }
+
+    private static String describe(ContainerMetadata c) {
+        String name = c.image() != null ? c.image() : "";
+        String ref = c.imageRef() != null ? c.imageRef() : "";
+        return name.isEmpty() ? ref : ref.isEmpty() || ref.contains(name) ? name : name + " (" + ref + ")";
+    }
+
+    private static String describe(OciImage.Image image) {
+        String names = String.join(", ", image.names());
+        return (names.isEmpty() ? "" : names + " ") + "(image id " + image.configDigest() + ")";
+    }
+}
