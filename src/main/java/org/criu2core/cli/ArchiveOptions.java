@@ -16,7 +16,13 @@ final class ArchiveOptions {
                     + "the temporary filesystem has free, less a reserve)")
     long maxUnpack = CheckpointArchive.DEFAULT_MAX_BYTES;
 
+    @Option(names = "--cache-dir", paramLabel = "DIR",
+            description = "where containers' roots are built and kept, in DIR/roots (default: "
+                    + "$${XDG_CACHE_HOME:-~/.cache}/criu2core, as for debug and stacks)")
+    Path cacheDir;
+
     Criu2Core.Limits limits(RootOption root) {
-        return new Criu2Core.Limits(tmpDir, maxUnpack, Criu2Core.Limits.DEFAULTS.fileNoteLimit(), root.lookupTime());
+        return new Criu2Core.Limits(tmpDir, maxUnpack, Criu2Core.Limits.DEFAULTS.fileNoteLimit(), root.lookupTime(),
+                cacheDir, Criu2Core.Limits.DEFAULT_CACHE_LIMIT);
     }
 }
