@@ -92,6 +92,64 @@ class PackagesIT {
         completes(top.resolve("share/bash-completion/completions/criu2core"));
     }
 
+    /**
+     * Every command that reads a zstd archive, through the launcher on the newest JDK here: JDK 24
+     * and later warn on stderr of libraries that use sun.misc.Unsafe or load native code without
+     * leave, and a user must see none of it.
+     */
+    @Test
+    void theLauncherOnANewJdkPrintsNoWarnings() throws Exception {
+        Path newest = newestJdk().orElse(null);
+        Assumptions.assumeTrue(newest != null, "skipped: no JDK 24 or later under /usr/lib/jvm (this machine's kind "
+                + "has Temurin 25 there)");
+        Path shared = Fixtures.sharedCase("archives", "podman-image");
+        Path tarball = only("criu2core-*.tar.gz");
+        Path into = Files.createDirectories(tmp.resolve("jdk-unpacked"));
+        assertEquals(0, run(tmp, List.of("tar", "-xzf", tarball.toAbsolutePath().toString(), "-C", into.toString()))
+                .status());
+        Path launcher;
+        try (Stream<Path> s = Files.list(into)) {
+            launcher = s.findFirst().orElseThrow().resolve("bin/criu2core").toAbsolutePath();
+        }
+        String archive = shared.resolve("podman-export.tar.zst").toAbsolutePath().toString();
+        String image = shared.resolve("image.oci.tar").toAbsolutePath().toString();
+        String cache = tmp.resolve("roots").toString();
+        for (List<String> args : List.of(List.of("info", archive, "--cache-dir", cache),
+                List.of("convert", "-D", archive, "-o", tmp.resolve("jdk-out").toString(), "--image", image,
+                        "--cache-dir", cache),
+                List.of("grep", "C2C-IMAGE-MARKER-A", archive, "--cache-dir", cache))) {
+            List<String> command = new ArrayList<>(List.of(launcher.toString()));
+            command.addAll(args);
+            var run = run(tmp, command, Map.of("JAVA_HOME", newest.toString()));
+            assertEquals(0, run.status(), run.err());
+            assertEquals(List.of(), run.err().lines().filter(l -> l.startsWith("WARNING")).toList(), args.get(0));
+        }
+    }
+
+    /** The newest JDK of feature release 24 or later under /usr/lib/jvm, by its release file. */
+    private static java.util.Optional<Path> newestJdk() throws IOException {
+        Path jvms = Path.of("/usr/lib/jvm");
+        if (!Files.isDirectory(jvms)) {
+            return java.util.Optional.empty();
+        }
+        Path best = null;
+        int bestVersion = 23;
+        try (Stream<Path> s = Files.list(jvms)) {
+            for (Path home : s.sorted().toList()) {
+                Path release = home.resolve("release");
+                if (!Files.isExecutable(home.resolve("bin/java")) || !Files.isRegularFile(release)) {
+                    continue;
+                }
+                var m = java.util.regex.Pattern.compile("JAVA_VERSION=\"(\\d+)").matcher(Files.readString(release));
+                if (m.find() && Integer.parseInt(m.group(1)) > bestVersion) {
+                    bestVersion = Integer.parseInt(m.group(1));
+                    best = home;
+                }
+            }
+        }
+        return java.util.Optional.ofNullable(best);
+    }
+
     /** --version and a conversion of the bundled example, run from another folder. */
     private void usable(Path launcher) throws Exception {
         Path elsewhere = Files.createDirectories(tmp.resolve("elsewhere-" + launcher.hashCode()));
@@ -140,8 +198,13 @@ class PackagesIT {
     }
 
     private Run run(Path dir, List<String> command) throws Exception {
+        return run(dir, command, Map.of());
+    }
+
+    private Run run(Path dir, List<String> command, Map<String, String> more) throws Exception {
         var pb = new ProcessBuilder(command).directory(dir.toFile());
         Map<String, String> env = pb.environment();
+        env.putAll(more);
         env.put("XDG_CACHE_HOME", tmp.resolve("cache").toString()); // the launcher's class archive
         env.put("MANWIDTH", "80");
         env.put("MAN_DISABLE_SECCOMP", "1");
