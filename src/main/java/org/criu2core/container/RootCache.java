@@ -31,6 +31,8 @@ final class RootCache {
     static final String ROOT = "root";
     private static final String LOCK = ".lock";
     private static final String USED = ".used";
+    /** A root's bytes, counted once when it is built: a root may hold a hundred thousand files. */
+    private static final String SIZE = ".size";
 
     private final Path dir;
     private final Path bounded;
@@ -105,6 +107,7 @@ final class RootCache {
                             Files.createDirectory(partial);
                             try {
                                 build.into(partial);
+                                Files.writeString(entry.resolve(SIZE), Long.toString(size(partial)));
                                 Files.move(partial, root);
                                 built = true;
                             } finally {
@@ -131,13 +134,20 @@ final class RootCache {
 
     /** Removes the roots used least recently while the cache is larger than its bound. */
     private void trim(String current) throws IOException {
-        long total = size(bounded);
+        Map<Path, Long> sizes = new LinkedHashMap<>();
+        long total = 0;
+        for (Path entry : entries()) {
+            sizes.put(entry, recordedSize(entry));
+            total += sizes.get(entry);
+        }
+        // the rest of the cache (the cores) is a few files per checkpoint
+        try (Stream<Path> others = Files.list(bounded)) {
+            for (Path other : others.filter(p -> !p.equals(dir)).toList()) {
+                total += size(other);
+            }
+        }
         if (total <= limit) {
             return;
-        }
-        Map<Path, Long> sizes = new LinkedHashMap<>();
-        for (Path entry : entries()) {
-            sizes.put(entry, size(entry));
         }
         List<Path> byAge = new ArrayList<>(sizes.keySet());
         byAge.sort(Comparator.comparing(RootCache::lastUsed));
@@ -195,9 +205,25 @@ final class RootCache {
         return true;
     }
 
+    /** The bytes a root was counted at when built; a root being built or broken counts as what is there now. */
+    private static long recordedSize(Path entry) {
+        try {
+            return Long.parseLong(Files.readString(entry.resolve(SIZE)).strip());
+        } catch (IOException | NumberFormatException e) {
+            try {
+                return size(entry);
+            } catch (IOException again) {
+                return 0;
+            }
+        }
+    }
+
     /** Bytes of the regular files under {@code path}, links not followed. */
     static long size(Path path) throws IOException {
-        if (!Files.isDirectory(path)) {
+        if (Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS)) {
+            return Files.size(path);
+        }
+        if (!Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
             return 0;
         }
         try (Stream<Path> files = Files.walk(path)) {
