@@ -443,4 +443,35 @@ class GuestCoresTest {
         assertEquals(List.of("differs"), arch.noteDifferences(Elf.NT_LOONGARCH_LBT, lbt, new byte[Loongarch64.LBT_SIZE],
                 null, null));
     }
+
+    /**
+     * Every image of the loongarch64 guest decodes to what crit 4.2.1 printed (decoded/), and crit's
+     * JSON encodes back to the image's bytes; decode names status bit 1 << 16 VMA_AREA_GUARD, which
+     * crit prints as 0x10000 (docs/core-format.md).
+     */
+    @Test
+    void loongarch64ImagesDecodeAsCritDecodesThemAndEncodeBack() throws Exception {
+        Path shared = Fixtures.sharedCase("checkpoints-guests", "loongarch64-threads");
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        List<Path> images;
+        try (var files = Files.list(shared.resolve("images"))) {
+            images = files.filter(f -> !f.getFileName().toString().startsWith("pages-")).sorted().toList();
+        }
+        assertEquals(14, images.size());
+        for (Path image : images) {
+            Path crit = shared.resolve("decoded").resolve(image.getFileName().toString().replaceFirst("\\.img$", "")
+                    + ".json");
+            var decode = KernelCores.cli("decode", "-i", image.toString(), "--pretty");
+            assertEquals(0, decode.status(), decode.err());
+            assertEquals(json.readTree(Files.readString(crit).replaceAll("\"status\": \"0x10000\"", "\"status\": \"VMA_AREA_GUARD\"")),
+                    json.readTree(decode.out()), image.toString());
+            Path encoded = tmp.resolve(image.getFileName());
+            var encode = KernelCores.cli("encode", "-i", crit.toString(), "-o", encoded.toString());
+            assertEquals(0, encode.status(), encode.err());
+            assertArrayEquals(Files.readAllBytes(image), Files.readAllBytes(encoded), image.toString());
+        }
+        var core = json.readTree(KernelCores.cli("decode", "-i", shared.resolve("images/core-107.img").toString(),
+                "--pretty").out());
+        assertEquals("0x555555551300", core.at("/entries/0/ti_loongarch64/gpregs/pc").asText(), "hex, as crit --pretty prints it");
+    }
 }
