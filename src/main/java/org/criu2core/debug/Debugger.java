@@ -94,7 +94,8 @@ public enum Debugger {
         try {
             if (!process.waitFor(CHECK_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
                 process.destroyForcibly();
-                throw new IOException(gdb + ": did not say in " + CHECK_TIMEOUT_SECONDS + " s which architectures it reads");
+                throw new IOException(gdb + ": did not say in " + CHECK_TIMEOUT_SECONDS
+                        + " s which architectures it reads");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -102,8 +103,8 @@ public enum Debugger {
         }
         if (output.contains("Undefined item")) {
             String version = output.lines().filter(l -> l.startsWith("GNU gdb")).findFirst().orElse("this gdb").strip();
-            throw new CheckpointException(gdb.toString(), version + " cannot read " + needed.label() + " cores (this one is "
-                    + arch + "); gdb " + needed.since() + " or newer can");
+            throw new CheckpointException(gdb.toString(), version + " cannot read " + needed.label()
+                    + " cores (this one is " + arch + "); gdb " + needed.since() + " or newer can");
         }
     }
 

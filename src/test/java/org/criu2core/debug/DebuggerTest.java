@@ -61,7 +61,8 @@ class DebuggerTest {
         Path lldb = bin.resolve("lldb");
         Files.writeString(lldb, "#!/bin/sh\nexit 1\n");
         assertTrue(lldb.toFile().setExecutable(true));
-        assertEquals(bin.resolve(Debugger.GDB.program(Elf.EM_AARCH64)), Debugger.GDB.find(Elf.EM_AARCH64, "aarch64", bin.toString()));
+        assertEquals(bin.resolve(Debugger.GDB.program(Elf.EM_AARCH64)),
+                Debugger.GDB.find(Elf.EM_AARCH64, "aarch64", bin.toString()));
         assertEquals(lldb, Debugger.LLDB.find(Elf.EM_LOONGARCH, "loongarch64", bin.toString()));
         assertFalse(Files.exists(bin.resolve("asked")));
     }

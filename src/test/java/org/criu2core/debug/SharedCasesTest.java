@@ -60,7 +60,8 @@ class SharedCasesTest {
         var first = KernelCores.cli(debug);
         skipIfRefused(c, first);
         int kernelMachine;
-        try (var core = CoreFile.open(KernelCores.unpack(c.dir(), pid, Files.createDirectories(tmp.resolve("machine"))))) {
+        Path kernelCore = KernelCores.unpack(c.dir(), pid, Files.createDirectories(tmp.resolve("machine")));
+        try (var core = CoreFile.open(kernelCore)) {
             kernelMachine = core.machine();
         }
         if (!gdbReads(kernelMachine)) {
