@@ -17,7 +17,7 @@ import org.criu2core.model.Process;
  * architecture it is.
  */
 public interface Arch {
-    /** A name for messages: x86_64, i386, aarch64, armv7l, riscv64, ppc64le, s390x. */
+    /** A name for messages: x86_64, i386, aarch64, armv7l, riscv64, ppc64le, s390x, loongarch64. */
     String name();
 
     ElfClass elfClass();
@@ -112,6 +112,16 @@ public interface Arch {
     }
 
     /**
+     * How a thread's note of {@code type} differs from the note the kernel wrote for the same
+     * thread: as {@link #noteDifferences} but where the images hold a value that is not the
+     * task's, which a comparison with the kernel's core then leaves out.
+     */
+    default List<String> kernelNoteDifferences(int type, byte[] kernel, byte[] actual, CoreFile kernelCore,
+                                               CoreFile actualCore) {
+        return noteDifferences(type, kernel, actual, kernelCore, actualCore);
+    }
+
+    /**
      * Whether the kernel writes the thread note {@code type} only for a thread that has used the
      * state, which the images do not record: a comparison with the kernel's core then compares the
      * note where both cores have it.
@@ -128,7 +138,7 @@ public interface Arch {
     /** The architecture of cores with this e_machine and class, for reading them back. */
     static java.util.Optional<Arch> forMachine(int machine, ElfClass elfClass) {
         for (Arch a : List.<Arch>of(X86.X86_64, X86.I386, Aarch64.INSTANCE, Armv7l.INSTANCE, Riscv64.INSTANCE,
-                Ppc64.INSTANCE, S390.INSTANCE)) {
+                Ppc64.INSTANCE, S390.INSTANCE, Loongarch64.INSTANCE)) {
             if (a.machine() == machine && a.elfClass() == elfClass) {
                 return java.util.Optional.of(a);
             }
@@ -161,9 +171,10 @@ public interface Arch {
             case RISCV64 -> Riscv64.INSTANCE;
             case PPC64 -> Ppc64.INSTANCE;
             case S390 -> S390.INSTANCE;
+            case LOONGARCH64 -> Loongarch64.INSTANCE;
             default -> throw new CheckpointException(coreName, "architecture " + core.getMtype()
                     + " is not supported: criu2core converts x86_64 (and its 32-bit tasks), aarch64, armv7l, riscv64,"
-                    + " ppc64le and s390x");
+                    + " ppc64le, s390x and loongarch64");
         };
     }
 }

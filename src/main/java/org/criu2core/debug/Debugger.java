@@ -1,6 +1,8 @@
 package org.criu2core.debug;
 
 import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -8,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.criu2core.elf.Elf;
 import org.criu2core.image.CheckpointException;
 
@@ -25,7 +28,20 @@ public enum Debugger {
     private static final Map<String, Set<Integer>> NATIVE = Map.of(
             "amd64", Set.of(Elf.EM_X86_64, Elf.EM_386), "x86_64", Set.of(Elf.EM_X86_64, Elf.EM_386),
             "aarch64", Set.of(Elf.EM_AARCH64), "arm", Set.of(Elf.EM_ARM), "riscv64", Set.of(Elf.EM_RISCV),
-            "ppc64le", Set.of(21), "s390x", Set.of(22));
+            "ppc64le", Set.of(21), "s390x", Set.of(22), "loongarch64", Set.of(Elf.EM_LOONGARCH));
+
+    /**
+     * An architecture that not every gdb still in use reads: gdb's name for it (`set
+     * architecture`), its name for a user, and the gdb release from which the gdb packages have it.
+     */
+    private record GdbArchitecture(String gdbName, String label, int since) {
+    }
+
+    /** Debian 12's gdb 13 has no LoongArch ("Undefined item"): it loads such a core as garbage. */
+    private static final Map<Integer, GdbArchitecture> NOT_IN_EVERY_GDB = Map.of(
+            Elf.EM_LOONGARCH, new GdbArchitecture("Loongarch64", "LoongArch", 14));
+    /** How long gdb may take to print its version and try an architecture. */
+    private static final long CHECK_TIMEOUT_SECONDS = 60;
 
     private final String name;
 
@@ -46,18 +62,50 @@ public enum Debugger {
     }
 
     /**
-     * The program, found on PATH; a missing one is one line saying which package has it.
+     * The program, found on PATH; a missing one, or a gdb that cannot read the core's
+     * architecture, is one line saying what would.
      */
-    public Path find(int machine, String arch) throws CheckpointException {
+    public Path find(int machine, String arch) throws IOException {
         return find(machine, arch, System.getenv().getOrDefault("PATH", ""));
     }
 
     /** The program, found in {@code searchPath} (directories as in PATH). */
-    public Path find(int machine, String arch, String searchPath) throws CheckpointException {
+    public Path find(int machine, String arch, String searchPath) throws IOException {
         String program = program(machine);
-        return onPath(program, searchPath).orElseThrow(() -> new CheckpointException(program, "not installed"
+        Path found = onPath(program, searchPath).orElseThrow(() -> new CheckpointException(program, "not installed"
                 + (program.equals("gdb-multiarch") ? ": the core is " + arch + ", which plain gdb does not read here;" : ";")
                 + " install the package " + program + " (Debian, Ubuntu: apt-get install " + program + ")"));
+        GdbArchitecture needed = NOT_IN_EVERY_GDB.get(machine);
+        if (this == GDB && needed != null) {
+            requireArchitecture(found, needed, arch);
+        }
+        return found;
+    }
+
+    /**
+     * Asks {@code gdb} for its version and to take {@code needed}: a gdb built without it answers
+     * "Undefined item", and would load the core with nonsense registers and no threads.
+     */
+    private static void requireArchitecture(Path gdb, GdbArchitecture needed, String arch) throws IOException {
+        var process = new ProcessBuilder(gdb.toString(), "-nx", "-batch", "-ex", "show version",
+                "-ex", "set architecture " + needed.gdbName())
+                .redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        try {
+            if (!process.waitFor(CHECK_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                throw new IOException(gdb + ": did not say in " + CHECK_TIMEOUT_SECONDS
+                        + " s which architectures it reads");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while asking " + gdb + " for its architectures");
+        }
+        if (output.contains("Undefined item")) {
+            String version = output.lines().filter(l -> l.startsWith("GNU gdb")).findFirst().orElse("this gdb").strip();
+            throw new CheckpointException(gdb.toString(), version + " cannot read " + needed.label()
+                    + " cores (this one is " + arch + "); gdb " + needed.since() + " or newer can");
+        }
     }
 
     /**

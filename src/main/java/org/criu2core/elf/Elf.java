@@ -31,6 +31,7 @@ public final class Elf {
     public static final int EM_X86_64 = 62;
     public static final int EM_AARCH64 = 183;
     public static final int EM_RISCV = 243;
+    public static final int EM_LOONGARCH = 258;
 
     public static final int PT_LOAD = 1;
     public static final int PT_NOTE = 4;
@@ -74,6 +75,12 @@ public final class Elf {
     public static final int NT_S390_RI_CB = 0x30d;
     public static final int NT_ARM_VFP = 0x400;
     public static final int NT_ARM_TLS = 0x401;
+    public static final int NT_LOONGARCH_CPUCFG = 0xa00;
+    public static final int NT_LOONGARCH_LSX = 0xa02;
+    public static final int NT_LOONGARCH_LASX = 0xa03;
+    public static final int NT_LOONGARCH_LBT = 0xa04;
+    public static final int NT_LOONGARCH_HW_BREAK = 0xa05;
+    public static final int NT_LOONGARCH_HW_WATCH = 0xa06;
     public static final int NT_SIGINFO = 0x53494749;
     public static final int NT_FILE = 0x46494c45;
 

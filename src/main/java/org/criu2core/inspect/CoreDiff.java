@@ -398,7 +398,10 @@ public final class CoreDiff {
                 }
                 continue;
             }
-            for (String d : arch.noteDifferences(type, w, g, expected, actual)) {
+            List<String> differences = options.kernelReference()
+                    ? arch.kernelNoteDifferences(type, w, g, expected, actual)
+                    : arch.noteDifferences(type, w, g, expected, actual);
+            for (String d : differences) {
                 say("thread %d: %s %s", tid, noteName(type), d);
             }
         }
