@@ -89,6 +89,11 @@ final class Loongarch64 extends RegsetTable {
     }
 
     @Override
+    public String ociPlatform() {
+        return "linux/loong64";
+    }
+
+    @Override
     public boolean hasRegisters(core_entry core) {
         return core.hasTiLoongarch64();
     }
