@@ -79,9 +79,9 @@ final class InfoCommand implements Callable<Integer> {
                 im.dumpUptime() != null ? ", dumped at uptime " + im.dumpUptime() : "",
                 im.lsm() != null ? ", LSM " + im.lsm() : "");
         out.println();
-        out.printf("%-8s %-8s %-8s %-8s %-8s %-16s %s%n", "PID", "PPID", "STATE", "ARCH", "THREADS", "COMM", "COMMAND LINE");
+        out.printf("%-8s %-8s %-8s %-11s %-8s %-16s %s%n", "PID", "PPID", "STATE", "ARCH", "THREADS", "COMM", "COMMAND LINE");
         for (var p : info.processes()) {
-            out.printf("%-8d %-8d %-8s %-8s %-8d %-16s %s%n", p.pid(), p.ppid(), orDash(p.state()), orDash(p.arch()),
+            out.printf("%-8d %-8d %-8s %-11s %-8d %-16s %s%n", p.pid(), p.ppid(), orDash(p.state()), orDash(p.arch()),
                     p.threads().size(), orDash(p.comm()), p.error() != null ? "error: " + p.error() : orDash(p.commandLine()));
         }
         for (var p : info.processes()) {

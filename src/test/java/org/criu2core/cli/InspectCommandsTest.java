@@ -51,7 +51,7 @@ class InspectCommandsTest {
         assertEquals("dead", processes.get(2).get("state").asText());
 
         Run table = KernelCores.cli("info", images.toString());
-        assertTrue(table.out().contains("8716     8714     alive    x86_64   1        tree             /opt/criu2core/bin/tree"),
+        assertTrue(table.out().contains("8716     8714     alive    x86_64      1        tree             /opt/criu2core/bin/tree"),
                 table.out());
     }
 
