@@ -367,7 +367,7 @@ public final class Criu2Core {
             if (root != null) {
                 rootFs = new RootFs(root, limits.lookupTime());
             } else if (image != null || source.rootfsDiff().isPresent()) {
-                built = ContainerRoots.of(source, image, platform(cp), limits.roots());
+                built = ContainerRoots.of(checkpoint, source, image, platform(cp), limits.roots());
                 notes.addAll(built.notes());
                 rootFs = new RootFs(built.path(), limits.lookupTime());
             } else {
@@ -405,6 +405,10 @@ public final class Criu2Core {
         if (root != null) {
             return new DebuggerRoot(root, List.of(), null);
         }
+        var reused = ContainerRoots.reuse(checkpoint, image, limits.roots());
+        if (reused.isPresent()) {
+            return new DebuggerRoot(reused.get().path(), reused.get().notes(), reused.get());
+        }
         try (var source = CheckpointArchive.open(checkpoint, limits.archive(), CheckpointArchive.Parts.WITHOUT_PAGES)) {
             if (image == null && !source.fromContainer()) {
                 return new DebuggerRoot(Path.of("/"), List.of(), null);
@@ -414,7 +418,8 @@ public final class Criu2Core {
                         + "container wrote: give its image with --image, or its root filesystem with --root (the "
                         + "debugger's sysroot, and where mapped files are read)");
             }
-            var built = ContainerRoots.of(source, image, platform(Checkpoint.load(source.images())), limits.roots());
+            var built = ContainerRoots.of(checkpoint, source, image, platform(Checkpoint.load(source.images())),
+                    limits.roots());
             return new DebuggerRoot(built.path(), built.notes(), built);
         }
     }

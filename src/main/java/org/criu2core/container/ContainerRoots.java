@@ -28,6 +28,8 @@ public final class ContainerRoots {
     /** The cache's bound by default (cores and roots): cores are sparse, so this counts their apparent size. */
     public static final long DEFAULT_CACHE_LIMIT = 16L << 30;
     private static final String FOLDER = "roots";
+    /** Beside the roots: which checkpoint and image had which root. */
+    static final String MEMOS = "by-source";
 
     private ContainerRoots() {
     }
@@ -82,11 +84,79 @@ public final class ContainerRoots {
     }
 
     /**
+     * The root built before for {@code checkpoint} and {@code image} (may be null), found by the
+     * names, sizes and times of their files alone, so that nothing of a large archive is read
+     * again; empty when there is none, or either changed since.
+     */
+    public static java.util.Optional<Root> reuse(Path checkpoint, Path image, Settings settings) throws IOException {
+        Path memo = memo(checkpoint, image, settings);
+        if (memo == null || !Files.isRegularFile(memo)) {
+            return java.util.Optional.empty();
+        }
+        Remembered remembered;
+        try {
+            remembered = MEMO_JSON.readValue(memo.toFile(), Remembered.class);
+        } catch (IOException e) {
+            return java.util.Optional.empty(); // written by another version, or cut short: built again
+        }
+        var cache = new RootCache(settings.cache().resolve(FOLDER), settings.cache(), settings.cacheLimit());
+        return cache.reuse(remembered.key()).map(held -> new Root(held, remembered.notes()));
+    }
+
+    /** What {@link #reuse} finds: the root's key and the notes said when it was built. */
+    private record Remembered(String key, List<String> notes) {
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper MEMO_JSON =
+            new com.fasterxml.jackson.databind.ObjectMapper();
+
+    /** Where the root of {@code checkpoint} and {@code image} is remembered; null for a checkpoint that is no file or folder. */
+    private static Path memo(Path checkpoint, Path image, Settings settings) throws IOException {
+        if (!Files.exists(checkpoint) || image != null && !Files.exists(image)) {
+            return null;
+        }
+        MessageDigest sha = OciImage.sha256();
+        sha.update((FORMAT + "\0").getBytes(StandardCharsets.UTF_8));
+        for (Path p : image == null ? List.of(checkpoint) : List.of(checkpoint, image)) {
+            sha.update(fingerprint(p).getBytes(StandardCharsets.UTF_8));
+        }
+        return settings.cache().resolve(FOLDER).resolve(MEMOS).resolve(HexFormat.of().formatHex(sha.digest())
+                .substring(0, 32) + ".json");
+    }
+
+    /** A file's real path, size, time and inode; a folder's, and those of every file directly in it. */
+    private static String fingerprint(Path path) throws IOException {
+        StringBuilder b = new StringBuilder(path.toRealPath().toString()).append('\0');
+        List<Path> files = new ArrayList<>(List.of(path));
+        if (Files.isDirectory(path)) {
+            try (var list = Files.list(path)) {
+                files.addAll(list.sorted().toList());
+            }
+        }
+        for (Path f : files) {
+            var a = Files.readAttributes(f, java.nio.file.attribute.BasicFileAttributes.class,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            b.append(f.getFileName()).append(' ').append(a.size()).append(' ').append(a.lastModifiedTime().toMillis())
+                    .append(' ').append(a.fileKey()).append('\n');
+        }
+        return b.toString();
+    }
+
+    /**
      * The root of {@code source} built with {@code image} (may be null); null when there is nothing
      * to build it from (neither an image nor files of the container's own). {@code platform} is the
      * checkpoint's ("linux/amd64"), to choose among an image index's manifests.
      */
     public static Root of(CheckpointArchive source, Path image, String platform, Settings settings)
+            throws IOException {
+        return of(null, source, image, platform, settings);
+    }
+
+    /**
+     * As {@link #of(CheckpointArchive, Path, String, Settings)}, and remembered for
+     * {@link #reuse} under {@code checkpoint}, the path {@code source} was opened from.
+     */
+    public static Root of(Path checkpoint, CheckpointArchive source, Path image, String platform, Settings settings)
             throws IOException {
         if (image == null && source.rootfsDiff().isEmpty()) {
             return null;
@@ -115,6 +185,15 @@ public final class ContainerRoots {
             final OciImage from = oci;
             final OciImage.Image layers = chosen;
             var held = cache.obtain(key, folder -> build(folder, from, layers, source, settings.limits()));
+            Path memo = checkpoint == null ? null : memo(checkpoint, image, settings);
+            if (memo != null) {
+                Files.createDirectories(memo.getParent());
+                byte[] json = MEMO_JSON.writeValueAsBytes(new Remembered(key, notes));
+                Path part = Files.createTempFile(memo.getParent(), memo.getFileName().toString(), ".part");
+                Files.write(part, json);
+                Files.move(part, memo, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            }
             return new Root(held, notes);
         } finally {
             if (oci != null) {

@@ -132,6 +132,35 @@ final class RootCache {
         }
     }
 
+    /** The root of {@code key} if the cache has it, held; empty when it has not (never built, or removed). */
+    java.util.Optional<Held> reuse(String key) throws IOException {
+        Path entry = dir.resolve(key);
+        if (!Files.isDirectory(entry.resolve(ROOT), LinkOption.NOFOLLOW_LINKS)) {
+            return java.util.Optional.empty();
+        }
+        FileChannel lockFile;
+        try {
+            lockFile = FileChannel.open(entry.resolve(LOCK), StandardOpenOption.READ, StandardOpenOption.WRITE);
+        } catch (java.nio.file.NoSuchFileException e) {
+            return java.util.Optional.empty(); // removed meanwhile
+        }
+        try {
+            FileLock shared = lockFile.lock(0, Long.MAX_VALUE, true);
+            if (!Files.isDirectory(entry.resolve(ROOT), LinkOption.NOFOLLOW_LINKS)) {
+                shared.release();
+                lockFile.close();
+                return java.util.Optional.empty();
+            }
+            Path used = entry.resolve(USED);
+            Files.write(used, new byte[0]);
+            Files.setLastModifiedTime(used, FileTime.fromMillis(System.currentTimeMillis()));
+            return java.util.Optional.of(new Held(entry.resolve(ROOT), lockFile, shared, false));
+        } catch (IOException | RuntimeException | Error e) {
+            lockFile.close();
+            throw e;
+        }
+    }
+
     /** Removes the roots used least recently while the cache is larger than its bound. */
     private void trim(String current) throws IOException {
         Map<Path, Long> sizes = new LinkedHashMap<>();
@@ -161,11 +190,17 @@ final class RootCache {
         }
     }
 
-    /** Removes every root nobody uses. */
+    /** Removes every root nobody uses, and what remembers which checkpoint had which. */
     void clean() throws IOException {
         for (Path entry : entries()) {
             remove(entry);
         }
+        Cleanup.deleteTree(dir.resolve(ContainerRoots.MEMOS));
+    }
+
+    /** Roots' folders are named by their keys; anything else in the folder is no root. */
+    private static boolean isKey(String name) {
+        return name.matches("[0-9a-f]{32}");
     }
 
     private List<Path> entries() throws IOException {
@@ -173,7 +208,8 @@ final class RootCache {
             return List.of();
         }
         try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)).sorted().toList();
+            return s.filter(p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) && isKey(p.getFileName().toString()))
+                    .sorted().toList();
         }
     }
 

@@ -18,6 +18,13 @@ class RootCacheTest {
     @TempDir
     Path cache;
 
+    private static final String KEY = key('0');
+
+    /** A root's key: 32 hex digits, as the digests of what went into it give them. */
+    private static String key(char c) {
+        return String.valueOf(c).repeat(32);
+    }
+
     private RootCache roots(long limit) {
         return new RootCache(cache.resolve("roots"), cache, limit);
     }
@@ -28,10 +35,10 @@ class RootCacheTest {
 
     @Test
     void aRootIsBuiltOnceAndReused() throws IOException {
-        try (var first = roots(1 << 20).obtain("key", file(10))) {
+        try (var first = roots(1 << 20).obtain(KEY, file(10))) {
             assertTrue(first.built);
         }
-        try (var again = roots(1 << 20).obtain("key", folder -> {
+        try (var again = roots(1 << 20).obtain(KEY, folder -> {
             throw new AssertionError("built again");
         })) {
             assertFalse(again.built);
@@ -41,7 +48,7 @@ class RootCacheTest {
 
     @Test
     void aFailedBuildLeavesNothing() throws IOException {
-        var e = assertThrows(IOException.class, () -> roots(1 << 20).obtain("key", folder -> {
+        var e = assertThrows(IOException.class, () -> roots(1 << 20).obtain(KEY, folder -> {
             Files.write(folder.resolve("half"), new byte[5]);
             throw new IOException("broken layer");
         }));
@@ -54,18 +61,18 @@ class RootCacheTest {
 
     @Test
     void theLeastRecentlyUsedRootGoesFirstButNeverOneInUse() throws Exception {
-        try (var a = roots(1000).obtain("a", file(400))) {
+        try (var a = roots(1000).obtain(key('a'), file(400))) {
             Thread.sleep(20);
-            roots(1000).obtain("b", file(400)).close();
+            roots(1000).obtain(key('b'), file(400)).close();
             Thread.sleep(20);
             // a is held (a debugger reads it): b goes though it is newer
-            roots(1000).obtain("c", file(400)).close();
-            assertTrue(Files.isDirectory(cache.resolve("roots/a/root")));
-            assertFalse(Files.exists(cache.resolve("roots/b")));
-            assertTrue(Files.isDirectory(cache.resolve("roots/c/root")));
+            roots(1000).obtain(key('c'), file(400)).close();
+            assertTrue(Files.isDirectory(cache.resolve("roots/" + key('a') + "/root")));
+            assertFalse(Files.exists(cache.resolve("roots/" + key('b'))));
+            assertTrue(Files.isDirectory(cache.resolve("roots/" + key('c') + "/root")));
         }
-        roots(1000).obtain("d", file(400)).close();
-        assertFalse(Files.exists(cache.resolve("roots/a")), "a, free now and the oldest, goes");
-        assertTrue(Files.isDirectory(cache.resolve("roots/c/root")));
+        roots(1000).obtain(key('d'), file(400)).close();
+        assertFalse(Files.exists(cache.resolve("roots/" + key('a'))), "a, free now and the oldest, goes");
+        assertTrue(Files.isDirectory(cache.resolve("roots/" + key('c') + "/root")));
     }
 }
