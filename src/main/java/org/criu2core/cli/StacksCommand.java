@@ -112,8 +112,11 @@ final class StacksCommand implements Callable<Integer> {
             }
         }
         if (json) {
-            out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
-                    .writeValueAsString(Map.of("processes", stacks)));
+            // written as it is made: a Go server's goroutines are tens of megabytes of JSON
+            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+                    .configure(com.fasterxml.jackson.core.JsonGenerator.Feature.AUTO_CLOSE_TARGET, false)
+                    .writeValue(out, Map.of("processes", stacks));
+            out.println();
         }
         out.flush();
         return status;

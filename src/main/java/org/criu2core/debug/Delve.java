@@ -75,28 +75,22 @@ public final class Delve {
             Files.writeString(config.resolve("config.yml"), debugInfo.delveConfig(root));
             Path init = Files.writeString(work.resolve("init"), "goroutines -t " + DEPTH + "\nexit\n");
             Path cwd = Files.createDirectory(work.resolve("cwd"));
-            String version = version(dlv, work, debugInfo);
-            var out = Programs.run(List.of(dlv.toString(), "core", exe.toAbsolutePath().toString(),
+            String version = version(dlv, work);
+            var parser = new Parser();
+            int status = Programs.runLines(List.of(dlv.toString(), "core", exe.toAbsolutePath().toString(),
                     core.toAbsolutePath().toString(), "--init", init.toString(), "--allow-non-terminal-interactive=true"),
                     cwd, env -> {
                         // its configuration, not the user's: paths, colours and aliases as Delve's defaults
                         env.put("XDG_CONFIG_HOME", work.resolve("config").toString());
                         debugInfo.environment(env);
-                    }, TIMEOUT_SECONDS, "dlv");
-            var goroutines = parse(out.text());
-            Matcher count = null;
-            for (String line : out.text().split("\n")) {
-                Matcher m = COUNT.matcher(line.strip());
-                if (m.matches()) {
-                    count = m;
-                }
+                    }, TIMEOUT_SECONDS, "dlv", parser::accept);
+            var goroutines = parser.goroutines();
+            if (status != 0 || parser.count == null && goroutines.isEmpty()) {
+                return new Result(version, goroutines, "dlv core failed (exit status " + status + "): "
+                        + (parser.lastLine == null ? "no output" : parser.lastLine));
             }
-            if (out.status() != 0 || count == null && goroutines.isEmpty()) {
-                return new Result(version, goroutines, "dlv core failed (exit status " + out.status() + "): "
-                        + lastLine(out.text()));
-            }
-            if (count != null && Integer.parseInt(count.group(1)) != goroutines.size()) {
-                return new Result(version, goroutines, "Delve counted " + count.group(1) + " goroutines and listed "
+            if (parser.count != null && parser.count != goroutines.size()) {
+                return new Result(version, goroutines, "Delve counted " + parser.count + " goroutines and listed "
                         + goroutines.size());
             }
             return new Result(version, goroutines, null);
@@ -105,7 +99,7 @@ public final class Delve {
         }
     }
 
-    private static String version(Path dlv, Path work, DebugInfo debugInfo) throws IOException {
+    private static String version(Path dlv, Path work) throws IOException {
         var out = Programs.run(List.of(dlv.toString(), "version"), work, env -> {
             env.put("XDG_CONFIG_HOME", work.resolve("config").toString());
         }, TIMEOUT_SECONDS, "dlv version");
@@ -113,21 +107,35 @@ public final class Delve {
         return "Delve " + (line.isEmpty() ? "(version unknown)" : line.substring("Version: ".length()).strip());
     }
 
-    private static String lastLine(String text) {
-        return text.lines().map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("Type 'help'"))
-                .reduce((a, b) -> b).orElse("no output");
-    }
-
     /** Delve's {@code goroutines -t} output, read back. */
     static List<Goroutine> parse(String text) {
-        List<Goroutine> goroutines = new ArrayList<>();
-        Builder current = null;
-        for (String line : text.split("\n")) {
+        var parser = new Parser();
+        text.lines().forEach(parser::accept);
+        return parser.goroutines();
+    }
+
+    /**
+     * Reads Delve's output a line at a time. A server's goroutines repeat the same few functions,
+     * files and addresses thousands of times: each string is kept once.
+     */
+    static final class Parser {
+        private final List<Goroutine> goroutines = new ArrayList<>();
+        private final java.util.Map<String, String> strings = new java.util.HashMap<>();
+        private final java.util.Map<List<Stacks.Frame>, List<Stacks.Frame>> frameLists = new java.util.HashMap<>();
+        private Builder current;
+        /** Delve's count of the goroutines it listed, or null before that line. */
+        Integer count;
+        /** The last line that was not a goroutine's, to say why Delve failed. */
+        String lastLine;
+
+        void accept(String line) {
+            if (current != null && line.startsWith("\t")) {
+                frameLine(line);
+                return;
+            }
             Matcher g = GOROUTINE.matcher(line);
             if (g.matches()) {
-                if (current != null) {
-                    goroutines.add(current.build());
-                }
+                finish();
                 String reason = g.group(7);
                 if (reason != null) {
                     Matcher since = WAIT_SINCE.matcher(reason);
@@ -135,30 +143,48 @@ public final class Delve {
                 }
                 Integer thread = g.group(6) == null ? null : Integer.valueOf(g.group(6));
                 current = new Builder(Long.parseLong(g.group(1)), reason != null ? "waiting" : thread != null
-                        ? "running" : "runnable", reason, thread,
-                        new Location(g.group(4), g.group(2), Integer.parseInt(g.group(3)), g.group(5)), null);
-                continue;
+                        ? "running" : "runnable", string(reason), thread, new Location(string(g.group(4)),
+                        string(g.group(2)), Integer.parseInt(g.group(3)), string(g.group(5))));
+                return;
             }
             Matcher u = UNREADABLE.matcher(line);
             if (u.matches()) {
-                if (current != null) {
-                    goroutines.add(current.build());
-                }
-                current = null;
+                finish();
                 goroutines.add(new Goroutine(-1, "unreadable", null, null, null, List.of(), false, u.group(1)));
-                continue;
+                return;
+            }
+            Matcher c = COUNT.matcher(line.strip());
+            if (c.matches()) {
+                finish();
+                count = Integer.valueOf(c.group(1));
+                return;
             }
             if (current == null) {
-                continue;
+                if (!line.isBlank() && !line.startsWith("Type 'help'")) {
+                    lastLine = line.strip();
+                }
+                return;
             }
+            if (line.isBlank()) {
+                return;
+            }
+            finish();
+            lastLine = line.strip();
+        }
+
+        /** A line of the goroutine being read: a frame, its place, an error, or the mark of a cut stack. */
+        private void frameLine(String line) {
             Matcher f = FRAME.matcher(line);
+            if (f.matches()) {
+                current.frames.add(new Stacks.Frame(Integer.parseInt(f.group(1)), string(f.group(2)), string(f.group(3)),
+                        null, null, null));
+                return;
+            }
             Matcher at = AT.matcher(line);
             Matcher error = ERROR.matcher(line);
-            if (f.matches()) {
-                current.frames.add(new Stacks.Frame(Integer.parseInt(f.group(1)), f.group(2), f.group(3), null, null, null));
-            } else if (at.matches() && !current.frames.isEmpty()) {
+            if (at.matches() && !current.frames.isEmpty()) {
                 var last = current.frames.remove(current.frames.size() - 1);
-                current.frames.add(new Stacks.Frame(last.level(), last.pc(), last.function(), at.group(1),
+                current.frames.add(new Stacks.Frame(last.level(), last.pc(), last.function(), string(at.group(1)),
                         Integer.valueOf(at.group(2)), null));
             } else if (error.matches()) {
                 current.error = current.error == null ? error.group(1) : current.error + "; " + error.group(1);
@@ -166,10 +192,23 @@ public final class Delve {
                 current.truncated = true;
             }
         }
-        if (current != null) {
-            goroutines.add(current.build());
+
+        private String string(String s) {
+            return s == null ? null : strings.computeIfAbsent(s, k -> k);
         }
-        return List.copyOf(goroutines);
+
+        private void finish() {
+            if (current != null) {
+                // goroutines of one stack (a thousand handlers waiting on one channel) share one list
+                goroutines.add(current.build(frameLists.computeIfAbsent(List.copyOf(current.frames), k -> k)));
+                current = null;
+            }
+        }
+
+        List<Goroutine> goroutines() {
+            finish();
+            return List.copyOf(goroutines);
+        }
     }
 
     private static final class Builder {
@@ -182,17 +221,16 @@ public final class Delve {
         boolean truncated;
         String error;
 
-        Builder(long id, String status, String waitReason, Integer thread, Location location, String error) {
+        Builder(long id, String status, String waitReason, Integer thread, Location location) {
             this.id = id;
             this.status = status;
             this.waitReason = waitReason;
             this.thread = thread;
             this.location = location;
-            this.error = error;
         }
 
-        Goroutine build() {
-            return new Goroutine(id, status, waitReason, thread, location, List.copyOf(frames), truncated, error);
+        Goroutine build(List<Stacks.Frame> sharedFrames) {
+            return new Goroutine(id, status, waitReason, thread, location, sharedFrames, truncated, error);
         }
     }
 }

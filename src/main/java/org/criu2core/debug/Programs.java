@@ -20,6 +20,8 @@ final class Programs {
     record Output(int status, String text) {
     }
 
+
+
     /** {@code program} in a directory of {@code searchPath} (directories as in PATH), executable. */
     static Optional<Path> onPath(String program, String searchPath) {
         for (String dir : searchPath.split(File.pathSeparator)) {
@@ -46,6 +48,17 @@ final class Programs {
      */
     static Output run(List<String> command, Path dir, Consumer<Map<String, String>> environment, long timeoutSeconds,
                       String what) throws IOException {
+        StringBuilder text = new StringBuilder();
+        int status = runLines(command, dir, environment, timeoutSeconds, what, line -> text.append(line).append('\n'));
+        return new Output(status, text.toString());
+    }
+
+    /**
+     * As {@link #run}, each line handed to {@code lines} as it comes rather than kept: a Go
+     * server's goroutines are tens of megabytes of text. Returns the exit status.
+     */
+    static int runLines(List<String> command, Path dir, Consumer<Map<String, String>> environment, long timeoutSeconds,
+                        String what, Consumer<String> lines) throws IOException {
         var builder = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         if (dir != null) {
@@ -53,13 +66,20 @@ final class Programs {
         }
         environment.accept(builder.environment());
         Process p = builder.start();
-        byte[][] holder = new byte[1][];
         IOException[] failure = new IOException[1];
+        RuntimeException[] thrown = new RuntimeException[1];
         Thread reader = new Thread(() -> {
-            try {
-                holder[0] = p.getInputStream().readAllBytes();
+            try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
+                    StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = in.readLine()) != null) {
+                    lines.accept(line);
+                }
             } catch (IOException e) {
                 failure[0] = e;
+            } catch (RuntimeException e) {
+                thrown[0] = e;
+                p.destroyForcibly();
             }
         }, "criu2core-" + what + "-output");
         reader.setDaemon(true);
@@ -75,9 +95,12 @@ final class Programs {
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("interrupted while " + what + " ran");
         }
+        if (thrown[0] != null) {
+            throw thrown[0];
+        }
         if (failure[0] != null) {
             throw failure[0];
         }
-        return new Output(p.exitValue(), new String(holder[0], StandardCharsets.UTF_8));
+        return p.exitValue();
     }
 }

@@ -173,7 +173,12 @@ public final class Stacks {
             return null;
         }
         var result = Delve.goroutines(dlv, exe, core, root, debugInfo);
-        if (result.problem() != null) {
+        if (result.problem() != null && result.problem().endsWith("could not open debug info")) {
+            notes.add("Goroutines: none: Delve reads them with the executable's DWARF, and " + process.exe()
+                    + " has none (built with -ldflags=-w, or stripped) nor has a debug file for it been found in "
+                    + String.join(", ", debugInfo.directories(root).stream().map(Path::toString).toList())
+                    + (debugInfo.debuginfod() ? " or from debuginfod" : "") + ": " + result.problem());
+        } else if (result.problem() != null) {
             notes.add("Goroutines: " + result.problem());
         }
         return result.goroutines().isEmpty() && result.problem() != null ? null : result;

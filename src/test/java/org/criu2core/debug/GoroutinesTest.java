@@ -181,6 +181,29 @@ class GoroutinesTest {
         assertFalse(out.contains("goroutines:"), out);
     }
 
+    /** A Go executable stripped of its DWARF (as -ldflags=-s -w builds are): one line says why there are no goroutines. */
+    @Test
+    void aStrippedGoExecutableIsOneLineSayingDelveNeedsItsDwarf() throws Exception {
+        Path go = Fixtures.sharedCase("checkpoints", "go");
+        Path root = Fixtures.copyTree(go.resolve("root"), tmp.resolve("root"));
+        Path exe = root.resolve("opt/criu2core/bin/goroutines");
+        exe.toFile().setWritable(true);
+        var strip = new ProcessBuilder("strip", "--strip-all", exe.toString()).redirectErrorStream(true).start();
+        String stripped = new String(strip.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(strip.waitFor(60, TimeUnit.SECONDS) && strip.exitValue() == 0, stripped);
+        var run = KernelCores.cli("stacks", go.resolve("images").toString(), "--root", root.toString(), "--json",
+                "--cache-dir", tmp.resolve("cache").toString());
+        assertEquals(0, run.status(), run.err());
+        JsonNode process = new ObjectMapper().readTree(run.out()).get("processes").get(0);
+        assertEquals("go1.19.8", process.get("runtime").get("version").asText(), "the build info stays");
+        assertEquals(List.of("Goroutines: none: Delve reads them with the executable's DWARF, and"
+                + " /opt/criu2core/bin/goroutines has none (built with -ldflags=-w, or stripped) nor has a debug file"
+                + " for it been found in /usr/lib/debug: dlv core failed (exit status 1): could not open debug info"),
+                notes(process));
+        assertTrue(process.get("goroutines").isNull());
+        assertEquals(4, process.get("threads").size());
+    }
+
     /** debug --debugger dlv opens Delve on the cached core with the root's executable. */
     @Test
     void debugOpensDelveOnTheCore() throws Exception {
