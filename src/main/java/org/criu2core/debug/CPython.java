@@ -35,6 +35,8 @@ final class CPython {
     private static final String DPKG_STATUS = "/var/lib/dpkg/status";
     /** A real dpkg status is a few MiB; a bigger one is not read. */
     private static final long MAX_DPKG_STATUS = 64L << 20;
+    /** A Debian version (deb-version(7)): what else a status file holds is not printed. */
+    private static final Pattern DEBIAN_VERSION = Pattern.compile("[0-9][0-9A-Za-z.+~:-]{0,99}");
     /** What gdb prints, one line per debug file it loaded for another file, for {@link #debugFiles}. */
     private static final String DEBUG_FILE_MARK = "criu2core-debug-file ";
 
@@ -124,7 +126,12 @@ final class CPython {
         if (elf.hasDebugInfo()) {
             debugFrom = "its own debug info";
         } else {
-            Path debugFile = buildId == null ? null : debugFiles(mi).get(buildId);
+            var loadedFiles = debugFiles(mi);
+            if (loadedFiles == null) {
+                notes.add("Python frames: none: this gdb has no Python in it, which py-bt is written in");
+                return null;
+            }
+            Path debugFile = buildId == null ? null : loadedFiles.get(buildId);
             if (debugFile == null) {
                 notes.add(missing(interpreter, version, buildId, rootFs, root, debugInfo));
                 return null;
@@ -166,12 +173,15 @@ final class CPython {
 
     /**
      * The separate debug files gdb loaded, by the build id of the file each is for: where gdb
-     * found them, which the settings of {@link DebugInfo} decided.
+     * found them, which the settings of {@link DebugInfo} decided. Null when gdb has no Python.
      */
     static Map<String, Path> debugFiles(GdbMi mi) throws IOException {
         var listed = mi.run("-interpreter-exec console " + GdbMi.quote("python [print('" + DEBUG_FILE_MARK
                 + "' + o.owner.build_id + ' ' + o.filename) for o in gdb.objfiles()"
                 + " if o.owner is not None and o.owner.build_id]"));
+        if (!listed.ok()) {
+            return null;
+        }
         Map<String, Path> files = new LinkedHashMap<>();
         for (String line : listed.console().split("\n")) {
             if (line.startsWith(DEBUG_FILE_MARK)) {
@@ -230,7 +240,7 @@ final class CPython {
             Map<String, String> fields = fields(stanza);
             String name = fields.get("Package");
             if (name != null && preferred.contains(name) && fields.getOrDefault("Status", "").endsWith(" installed")
-                    && fields.containsKey("Version")) {
+                    && DEBIAN_VERSION.matcher(fields.getOrDefault("Version", "")).matches()) {
                 installed.putIfAbsent(name, fields.get("Version"));
             }
         }
