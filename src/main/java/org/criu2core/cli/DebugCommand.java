@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import org.criu2core.debug.CoreCache;
+import org.criu2core.debug.DebugInfo;
 import org.criu2core.debug.Debugger;
 import org.criu2core.elf.CoreFile;
 import org.criu2core.image.CheckpointException;
@@ -32,7 +33,8 @@ import sun.misc.SignalHandler;
         footer = {"", "Examples:", "  criu2core debug /var/lib/checkpoint",
                 "  criu2core debug checkpoint.tar.zst --root rootfs --pid 6",
                 "  criu2core debug images --root rootfs -- -batch -ex 'thread apply all bt'",
-                "  criu2core debug images --debugger lldb"})
+                "  criu2core debug images --debugger lldb",
+                "  criu2core debug images --root rootfs --debugger dlv -- --init script.dlv"})
 final class DebugCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -51,13 +53,16 @@ final class DebugCommand implements Callable<Integer> {
     RootOption rootOption;
 
     @Option(names = "--debugger", paramLabel = "NAME", defaultValue = "gdb",
-            description = "gdb (default; gdb-multiarch for other architectures) or lldb")
+            description = "gdb (default; gdb-multiarch for other architectures), lldb, or dlv (Delve, for Go programs)")
     String debuggerName;
 
     @Option(names = "--debugger-args", paramLabel = "ARGS",
             description = "more arguments for the debugger, in one string split as a shell would: "
                     + "--debugger-args \"-batch -ex 'thread apply all bt'\"")
     String debuggerArgs;
+
+    @Mixin
+    DebuginfodOption debuginfod;
 
     @Mixin
     CacheOptions cacheOptions;
@@ -68,11 +73,13 @@ final class DebugCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
-        Debugger debugger = switch (debuggerName) {
-            case "gdb" -> Debugger.GDB;
-            case "lldb" -> Debugger.LLDB;
-            default -> throw new ParameterException(spec.commandLine(), "--debugger is gdb or lldb, not " + debuggerName);
-        };
+        Debugger debugger;
+        try {
+            debugger = Debugger.named(debuggerName);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        DebugInfo debugInfo = debuginfod.debugInfo();
         List<String> extra = new ArrayList<>();
         if (debuggerArgs != null) {
             try {
@@ -94,12 +101,12 @@ final class DebugCommand implements Callable<Integer> {
         }
         try (var debuggerRoot = rootOption.forDebugger(checkpoint, cacheOptions.limits(rootOption))) {
             cacheOptions.say(err, debuggerRoot.notes());
-            return debug(debugger, extra, cache, debuggerRoot.path(), err);
+            return debug(debugger, debugInfo, extra, cache, debuggerRoot.path(), err);
         }
     }
 
-    private int debug(Debugger debugger, List<String> extra, CoreCache cache, Path root, PrintWriter err)
-            throws IOException {
+    private int debug(Debugger debugger, DebugInfo debugInfo, List<String> extra, CoreCache cache, Path root,
+                      PrintWriter err) throws IOException {
         var cores = cache.obtain(checkpoint, root, cacheOptions.filter, pid == null ? null : List.of(pid),
                 cacheOptions.listener(err, root, debugOption.debug));
         if (cores.processes().isEmpty()) {
@@ -122,20 +129,22 @@ final class DebugCommand implements Callable<Integer> {
             err.println("warning: the executable " + (facts.exe() == null ? "is not named in the images"
                     : facts.exe() + " is not under " + root) + ": the debugger gets the core alone");
         }
-        List<String> command = debugger.commandLine(program, root, exe, chosen.core(), extra);
+        List<String> command = debugger.commandLine(program, root, exe, chosen.core(), debugInfo, extra);
         if (!cacheOptions.quiet) {
             err.println("running: " + command.stream().map(DebugCommand::shellQuote).collect(Collectors.joining(" ")));
         }
         err.flush();
-        return run(command, spec.commandLine().getOut(), err);
+        return run(command, debugInfo, spec.commandLine().getOut(), err);
     }
 
     /**
      * Runs the debugger on this terminal; while it runs, Ctrl-C is the debugger's alone. Without
      * a terminal (a pipe, a test) its output goes through this command's own streams.
      */
-    private static int run(List<String> command, PrintWriter out, PrintWriter err) throws IOException {
+    private static int run(List<String> command, DebugInfo debugInfo, PrintWriter out, PrintWriter err)
+            throws IOException {
         var builder = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.INHERIT);
+        debugInfo.environment(builder.environment());
         boolean terminal = System.console() != null;
         if (terminal) {
             builder.redirectOutput(ProcessBuilder.Redirect.INHERIT).redirectError(ProcessBuilder.Redirect.INHERIT);

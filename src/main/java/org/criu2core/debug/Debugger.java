@@ -8,21 +8,22 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.criu2core.elf.Elf;
 import org.criu2core.image.CheckpointException;
 
 /**
- * The debuggers a core is handed to, and how each is told the sysroot, the executable and the
- * core. gdb reads the cores of the host's architecture; those of others need gdb-multiarch
- * (Debian and Ubuntu build plain gdb for the host alone). lldb reads every architecture it was
- * built for.
+ * The debuggers a core is handed to, and how each is told the sysroot, the executable, the core
+ * and where debug info is ({@link DebugInfo}). gdb reads the cores of the host's architecture;
+ * those of others need gdb-multiarch (Debian and Ubuntu build plain gdb for the host alone).
+ * lldb reads every architecture it was built for. Delve, for Go programs, reads the core with the
+ * executable and has no sysroot: it finds the goroutines in the Go runtime's own memory.
  */
 public enum Debugger {
     GDB("gdb"),
-    LLDB("lldb");
+    LLDB("lldb"),
+    DLV("dlv");
 
     /** e_machine of the cores plain gdb reads on each host (os.arch); 21 is EM_PPC64, 22 EM_S390. */
     private static final Map<String, Set<Integer>> NATIVE = Map.of(
@@ -53,10 +54,20 @@ public enum Debugger {
         return name;
     }
 
+    /** The debugger --debugger names: gdb, lldb or dlv. */
+    public static Debugger named(String name) {
+        for (var d : values()) {
+            if (d.name.equals(name)) {
+                return d;
+            }
+        }
+        throw new IllegalArgumentException("--debugger is gdb, lldb or dlv, not " + name);
+    }
+
     /** The program to run for a core of {@code machine} on this host. */
     public String program(int machine) {
-        if (this == LLDB) {
-            return "lldb";
+        if (this != GDB) {
+            return name;
         }
         return NATIVE.getOrDefault(System.getProperty("os.arch"), Set.of()).contains(machine) ? "gdb" : "gdb-multiarch";
     }
@@ -72,9 +83,11 @@ public enum Debugger {
     /** The program, found in {@code searchPath} (directories as in PATH). */
     public Path find(int machine, String arch, String searchPath) throws IOException {
         String program = program(machine);
-        Path found = onPath(program, searchPath).orElseThrow(() -> new CheckpointException(program, "not installed"
-                + (program.equals("gdb-multiarch") ? ": the core is " + arch + ", which plain gdb does not read here;" : ";")
-                + " install the package " + program + " (Debian, Ubuntu: apt-get install " + program + ")"));
+        String pkg = this == DLV ? Delve.PACKAGE : program;
+        Path found = Programs.onPath(program, searchPath).orElseThrow(() -> new CheckpointException(program,
+                "not installed" + (program.equals("gdb-multiarch") ? ": the core is " + arch
+                + ", which plain gdb does not read here;" : ";") + " install the package " + pkg
+                + " (Debian, Ubuntu: apt-get install " + pkg + ")"));
         GdbArchitecture needed = NOT_IN_EVERY_GDB.get(machine);
         if (this == GDB && needed != null) {
             requireArchitecture(found, needed, arch);
@@ -110,26 +123,48 @@ public enum Debugger {
 
     /**
      * The command line that opens {@code core} with {@code sysroot} as the root of every file name
-     * and {@code exe} (may be null) as the program; {@code extra} is passed on before the files.
+     * and {@code exe} (may be null; Delve needs it) as the program, looking for debug info where
+     * {@code debugInfo} says; {@code extra} is passed on (to Delve after the files, which it
+     * takes first).
      */
-    public List<String> commandLine(Path program, Path sysroot, Path exe, Path core, List<String> extra) {
+    public List<String> commandLine(Path program, Path sysroot, Path exe, Path core, DebugInfo debugInfo,
+                                    List<String> extra) throws CheckpointException {
         List<String> cmd = new ArrayList<>();
         cmd.add(program.toString());
-        if (this == GDB) {
-            // -iex: before the core is read, or gdb would look for the libraries on the host
-            cmd.addAll(List.of("-q", "-iex", "set sysroot " + sysroot.toAbsolutePath()));
-            cmd.addAll(extra);
-            if (exe != null) {
-                cmd.add(exe.toAbsolutePath().toString());
+        switch (this) {
+            case GDB -> {
+                // -iex: before the core is read, or gdb would look for the libraries on the host
+                cmd.addAll(List.of("-q", "-iex", "set sysroot " + sysroot.toAbsolutePath()));
+                for (String setting : debugInfo.gdbCommands(sysroot)) {
+                    cmd.addAll(List.of("-iex", setting));
+                }
+                cmd.addAll(extra);
+                if (exe != null) {
+                    cmd.add(exe.toAbsolutePath().toString());
+                }
+                cmd.add("--core=" + core.toAbsolutePath());
             }
-            cmd.add("--core=" + core.toAbsolutePath());
-        } else {
-            cmd.addAll(List.of("-O", "platform select --sysroot " + quoteLldb(sysroot.toAbsolutePath().toString())
-                    + " remote-linux"));
-            cmd.addAll(extra);
-            cmd.addAll(List.of("--core", core.toAbsolutePath().toString()));
-            if (exe != null) {
-                cmd.add(exe.toAbsolutePath().toString());
+            case LLDB -> {
+                cmd.addAll(List.of("-O", "platform select --sysroot " + quoteLldb(sysroot.toAbsolutePath().toString())
+                        + " remote-linux"));
+                for (String setting : debugInfo.lldbCommands(sysroot)) {
+                    cmd.addAll(List.of("-O", setting));
+                }
+                cmd.addAll(extra);
+                cmd.addAll(List.of("--core", core.toAbsolutePath().toString()));
+                if (exe != null) {
+                    cmd.add(exe.toAbsolutePath().toString());
+                }
+            }
+            case DLV -> {
+                if (exe == null) {
+                    throw new CheckpointException(core.toString(), "Delve opens a core with its executable, which is"
+                            + " not under the root " + sysroot);
+                }
+                // without a terminal (a pipe, a script) Delve refuses to start unless told this
+                cmd.addAll(List.of("core", exe.toAbsolutePath().toString(), core.toAbsolutePath().toString(),
+                        "--allow-non-terminal-interactive=true"));
+                cmd.addAll(extra);
             }
         }
         return cmd;
@@ -137,20 +172,6 @@ public enum Debugger {
 
     private static String quoteLldb(String path) {
         return "\"" + path.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
-    }
-
-    /** {@code program} in a directory of {@code searchPath}, executable. */
-    private static Optional<Path> onPath(String program, String searchPath) {
-        for (String dir : searchPath.split(File.pathSeparator)) {
-            if (dir.isEmpty()) {
-                continue;
-            }
-            Path candidate = Path.of(dir, program);
-            if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
-                return Optional.of(candidate);
-            }
-        }
-        return Optional.empty();
     }
 
     /** The executable a debugger should load: {@code exe} inside the root, when it is there. */

@@ -39,9 +39,16 @@ final class GdbMi implements AutoCloseable {
 
     /** Starts {@code program} (gdb or gdb-multiarch); it is killed after {@code timeoutSeconds}. */
     GdbMi(Path program, long timeoutSeconds) throws IOException {
-        gdb = new ProcessBuilder(program.toString(), "-nx", "-q", "--interpreter=mi2")
-                .redirectError(ProcessBuilder.Redirect.DISCARD)
-                .start();
+        this(program, timeoutSeconds, env -> { });
+    }
+
+    /** As {@link #GdbMi(Path, long)}, its environment changed by {@code environment} (debuginfod's). */
+    GdbMi(Path program, long timeoutSeconds, java.util.function.Consumer<Map<String, String>> environment)
+            throws IOException {
+        var builder = new ProcessBuilder(program.toString(), "-nx", "-q", "--interpreter=mi2")
+                .redirectError(ProcessBuilder.Redirect.DISCARD);
+        environment.accept(builder.environment());
+        gdb = builder.start();
         out = new BufferedReader(new InputStreamReader(gdb.getInputStream(), StandardCharsets.UTF_8));
         in = new OutputStreamWriter(gdb.getOutputStream(), StandardCharsets.UTF_8);
         watchdog = new Thread(() -> {

@@ -12,7 +12,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -35,6 +34,7 @@ public final class HotSpot {
     private static final Pattern THREAD = Pattern.compile("^\"(.*)\" .*\\bnid=(0x[0-9a-fA-F]+|\\d+)");
     private static final Pattern FRAME = Pattern.compile("^ - (.+?)(?: @bci=(\\d+))?(?:, line=(-?\\d+))?(?: \\((.+)\\))?$");
     private static final long TIMEOUT_SECONDS = 300;
+    private static final Pattern VERSION_NUMBERS = Pattern.compile("^\\d+(?:\\.\\d+)*");
 
     private HotSpot() {
     }
@@ -138,56 +138,89 @@ public final class HotSpot {
     }
 
     /**
-     * Runs {@code jdk}'s jhsdb jstack on {@code core} of the java launcher {@code exe}, with the
-     * root as SA_ALTROOT, where the agent finds the libraries named in the core.
+     * The serviceability agent's switch for its own check that the target is of its release: with
+     * it, an agent of another update of the same feature release reads the target (the
+     * structures it reads change between feature releases, seldom between updates).
      */
-    public static Result jstack(Jdk jdk, Path core, Path exe, Path root) throws IOException {
-        var pb = new ProcessBuilder(jdk.home().resolve("bin/jhsdb").toString(), "jstack",
-                "--core", core.toAbsolutePath().toString(), "--exe", exe.toAbsolutePath().toString())
-                .redirectErrorStream(true);
-        pb.environment().put("SA_ALTROOT", root.toAbsolutePath().toString());
-        java.lang.Process p = pb.start();
-        p.getOutputStream().close();
-        byte[] output;
-        try {
-            output = readWithTimeout(p);
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted while jhsdb ran");
+    static final String NO_VERSION_CHECK = "-J-Dsun.jvm.hotspot.runtime.VM.disableVersionCheck=true";
+
+    /** The numbers a release starts with: 17, 0, 21, 1 of 17.0.21.1+2-1-deb12u1-Debian. */
+    static List<Integer> versionNumbers(String release) {
+        Matcher m = VERSION_NUMBERS.matcher(release);
+        if (!m.find()) {
+            return List.of();
         }
-        String text = new String(output, StandardCharsets.UTF_8);
+        List<Integer> numbers = new ArrayList<>();
+        for (String n : m.group().split("\\.")) {
+            try {
+                numbers.add(Integer.valueOf(n));
+            } catch (NumberFormatException e) {
+                break;
+            }
+        }
+        return List.copyOf(numbers);
+    }
+
+    /**
+     * Of {@code installed}, a JDK of the feature release of {@code target} (17 for 17.0.21.1),
+     * the update nearest to the target's first (then the newer); empty when none is.
+     */
+    static Optional<Jdk> sameFeature(List<Jdk> installed, String target) {
+        List<Integer> wanted = versionNumbers(target);
+        if (wanted.isEmpty()) {
+            return Optional.empty();
+        }
+        return installed.stream()
+                .filter(j -> !versionNumbers(j.release()).isEmpty() && versionNumbers(j.release()).get(0).equals(wanted.get(0)))
+                .min(java.util.Comparator.comparingLong((Jdk j) -> distance(versionNumbers(j.release()), wanted))
+                        .thenComparing(j -> versionNumbers(j.release()), HotSpot::newerFirst));
+    }
+
+    private static long distance(List<Integer> a, List<Integer> b) {
+        long d = 0;
+        for (int i = 0; i < Math.max(a.size(), b.size()); i++) {
+            d = d * 1000 + Math.abs(number(a, i) - number(b, i));
+        }
+        return d;
+    }
+
+    private static int newerFirst(List<Integer> a, List<Integer> b) {
+        for (int i = 0; i < Math.max(a.size(), b.size()); i++) {
+            int c = Integer.compare(number(b, i), number(a, i));
+            if (c != 0) {
+                return c;
+            }
+        }
+        return 0;
+    }
+
+    private static int number(List<Integer> v, int i) {
+        return i < v.size() ? v.get(i) : 0;
+    }
+
+    /**
+     * Runs {@code jdk}'s jhsdb jstack on {@code core} of the java launcher {@code exe}, with the
+     * root as SA_ALTROOT, where the agent finds the libraries named in the core; without the
+     * agent's version check when {@code versionCheck} is false.
+     */
+    public static Result jstack(Jdk jdk, Path core, Path exe, Path root, boolean versionCheck) throws IOException {
+        List<String> command = new ArrayList<>(List.of(jdk.home().resolve("bin/jhsdb").toString()));
+        if (!versionCheck) {
+            command.add(NO_VERSION_CHECK);
+        }
+        command.addAll(List.of("jstack", "--core", core.toAbsolutePath().toString(), "--exe",
+                exe.toAbsolutePath().toString()));
+        var out = Programs.run(command, null, env -> env.put("SA_ALTROOT", root.toAbsolutePath().toString()),
+                TIMEOUT_SECONDS, "jhsdb");
+        String text = out.text();
         Map<Integer, JavaThread> threads = parse(text);
-        if (p.exitValue() != 0 || !text.contains("Debugger attached successfully")) {
+        if (out.status() != 0 || !text.contains("Debugger attached successfully")) {
             String last = text.lines().filter(l -> l.contains("rror") || l.contains("xception")).findFirst()
                     .orElse(text.lines().reduce((a, b) -> b).orElse("no output"));
-            return new Result(jdk, threads, "jhsdb of " + jdk.home() + " failed (exit status " + p.exitValue()
+            return new Result(jdk, threads, "jhsdb of " + jdk.home() + " failed (exit status " + out.status()
                     + "): " + last.strip());
         }
         return new Result(jdk, threads, null);
-    }
-
-    private static byte[] readWithTimeout(java.lang.Process p) throws IOException, InterruptedException {
-        byte[][] holder = new byte[1][];
-        IOException[] failure = new IOException[1];
-        Thread reader = new Thread(() -> {
-            try {
-                holder[0] = p.getInputStream().readAllBytes();
-            } catch (IOException e) {
-                failure[0] = e;
-            }
-        }, "criu2core-jhsdb-output");
-        reader.setDaemon(true);
-        reader.start();
-        if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new IOException("jhsdb did not finish in " + TIMEOUT_SECONDS + " s");
-        }
-        reader.join();
-        if (failure[0] != null) {
-            throw failure[0];
-        }
-        return holder[0];
     }
 
     /** jstack's threads by native id (nid), each with its lines up to the next thread. */

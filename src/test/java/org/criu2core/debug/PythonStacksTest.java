@@ -40,9 +40,9 @@ class PythonStacksTest {
         Assumptions.assumeTrue(Files.isExecutable(python), "skipped: no /usr/bin/python3");
         Assumptions.assumeTrue(Debugger.executable(Path.of("/"), "/usr/bin/gcore") != null, "skipped: no gcore (gdb)");
         python = python.toRealPath();
-        String version = Stacks.pythonVersion(new ProcessFacts(1, 0, "python3", "alive", "x86_64", python.toString(),
-                List.of(), List.of())).orElseThrow();
-        Assumptions.assumeTrue(Stacks.pythonExtension(version).isPresent(),
+        String version = CPython.version(CPython.interpreter(new ProcessFacts(1, 0, "python3", "alive", "x86_64",
+                python.toString(), List.of(), List.of())).orElseThrow()).orElseThrow();
+        Assumptions.assumeTrue(CPython.extension(version).isPresent(),
                 "skipped: gdb's extension for Python " + version + " is not installed (.ci/run installs python3-dbg)");
         Path script = Files.writeString(tmp.resolve("sleeper.py"), SCRIPT);
         Process p = new ProcessBuilder(python.toString(), script.toString()).redirectErrorStream(true).start();
