@@ -23,13 +23,15 @@ if [ ! -d "$case_dir/images" ]; then
 fi
 archive=$bench/archive-c${size}m-z$level.tar.zst
 if [ ! -f "$archive" ]; then
-  # podman's layout: the images under checkpoint/ (BenchCheckpoint's parent snapshot is left out)
+  # podman's layout with --with-previous: the images under checkpoint/, the parent snapshot under
+  # pre-checkpoint/, and checkpoint/parent a link to it
   rm -rf "$bench/archive-src" && mkdir -p "$bench/archive-src"
-  cp -r "$case_dir/images" "$bench/archive-src/checkpoint" && rm -f "$bench/archive-src/checkpoint/parent"
-  tar -C "$bench/archive-src" -cf - checkpoint | zstd -q -"$level" -T1 -o "$archive"
+  cp -r "$case_dir/images" "$bench/archive-src/checkpoint" && cp -r "$case_dir/pre" "$bench/archive-src/pre-checkpoint"
+  rm -f "$bench/archive-src/checkpoint/parent" && ln -s ../pre-checkpoint "$bench/archive-src/checkpoint/parent"
+  tar -C "$bench/archive-src" -cf - checkpoint pre-checkpoint | zstd -q -"$level" -T1 -o "$archive"
   rm -rf "$bench/archive-src"
 fi
-echo "archive: $archive, $(stat -c %s "$archive") bytes (zstd -$level of $(du -sb "$case_dir/images" | cut -f1) bytes of images)"
+echo "archive: $archive, $(stat -c %s "$archive") bytes (zstd -$level of $(cat "$case_dir"/images/* "$case_dir"/pre/* | wc -c) bytes of images)"
 unpacked=$bench/archive-unpacked
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 seconds() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); awk -v s="$s" -v e="$e" 'BEGIN {printf "%.3f\n", e - s}'; }

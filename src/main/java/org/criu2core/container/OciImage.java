@@ -491,20 +491,7 @@ public final class OciImage implements Closeable {
         }
 
         private static String normal(String name) {
-            List<String> parts = new ArrayList<>();
-            for (String p : name.split("/")) {
-                if (p.isEmpty() || p.equals(".")) {
-                    continue;
-                }
-                if (p.equals("..")) {
-                    if (!parts.isEmpty()) {
-                        parts.remove(parts.size() - 1);
-                    }
-                    continue;
-                }
-                parts.add(p);
-            }
-            return String.join("/", parts);
+            return String.join("/", RootBuilder.lexical(name));
         }
 
         /** The regular file at {@code file}, following links inside the tar. */

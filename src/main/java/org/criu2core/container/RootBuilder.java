@@ -138,7 +138,7 @@ final class RootBuilder {
     }
 
     /** The components of {@code name} as under chroot: "." dropped, ".." stopping at the root. */
-    private static List<String> lexical(String name) {
+    static List<String> lexical(String name) {
         List<String> parts = new ArrayList<>();
         for (String p : name.split("/")) {
             if (p.isEmpty() || p.equals(".")) {

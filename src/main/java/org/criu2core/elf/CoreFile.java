@@ -33,80 +33,21 @@ public final class CoreFile implements AutoCloseable {
     public record MappedFile(long start, long end, long pageOffset, String name) {
     }
 
-    private final String name;
-    private final FileChannel channel;
-    private final long size;
-    private final ElfClass elfClass;
-    private final ByteOrder byteOrder;
-    private final int osabi;
-    private final int type;
-    private final int machine;
-    private final int flags;
+    private final ElfReader elf;
     private final List<Segment> segments;
     private final List<Segment> loads;
     private final List<NoteEntry> notes;
 
     private CoreFile(String name, FileChannel channel) throws IOException {
-        this.name = name;
-        this.channel = channel;
-        this.size = channel.size();
-        // single bytes, which read the same in either order
-        ByteBuffer ident = read(0, Elf.EI_NIDENT, "ELF identification", ByteOrder.LITTLE_ENDIAN);
-        byte[] magic = new byte[4];
-        ident.get(0, magic);
-        if (!java.util.Arrays.equals(magic, Elf.ELFMAG)) {
-            throw new ImageFormatException(name, 0, "not an ELF file");
-        }
-        int cls = ident.get(Elf.EI_CLASS);
-        int data = ident.get(Elf.EI_DATA);
-        if (cls != Elf.ELFCLASS32 && cls != Elf.ELFCLASS64 || data != Elf.ELFDATA2LSB && data != Elf.ELFDATA2MSB) {
-            throw new ImageFormatException(name, Elf.EI_CLASS, "not an ELF32 or ELF64 file of either byte order");
-        }
-        elfClass = cls == Elf.ELFCLASS64 ? ElfClass.ELF64 : ElfClass.ELF32;
-        byteOrder = data == Elf.ELFDATA2MSB ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN;
-        osabi = ident.get(Elf.EI_OSABI) & 0xff;
-        ElfClass.Ehdr e = elfClass.ehdr();
-        ByteBuffer ehdr = read(0, e.size(), "ELF header");
-        type = ehdr.getShort(Elf.E_TYPE) & 0xffff;
-        machine = ehdr.getShort(Elf.E_MACHINE) & 0xffff;
-        flags = ehdr.getInt(e.eFlags());
-        long phoff = word(ehdr, e.ePhoff());
-        int phentsize = ehdr.getShort(e.ePhentsize()) & 0xffff;
-        long phnum = ehdr.getShort(e.ePhnum()) & 0xffff;
-        if (phnum == Elf.PN_XNUM) {
-            long shoff = word(ehdr, e.eShoff());
-            ByteBuffer shdr = read(shoff, elfClass.shdr().size(), "section header 0 (PN_XNUM)");
-            phnum = Integer.toUnsignedLong(shdr.getInt(elfClass.shdr().shInfo()));
-        }
-        if (phentsize != elfClass.phdr().size()) {
-            throw new ImageFormatException(name, e.ePhentsize(), "program header size " + phentsize
-                    + ", expected " + elfClass.phdr().size());
-        }
-        if (phoff < 0 || phoff > size || phnum > (size - phoff) / phentsize) {
-            throw new ImageFormatException(name, e.ePhoff(), phnum + " program headers at " + phoff
-                    + " do not fit in the file of " + size + " bytes");
-        }
-        ByteBuffer ph = read(phoff, (int) (phnum * phentsize), "program headers");
-        List<Segment> all = new ArrayList<>((int) phnum);
-        ElfClass.Phdr p = elfClass.phdr();
-        for (int i = 0; i < phnum; i++) {
-            int o = i * phentsize;
-            all.add(new Segment(ph.getInt(o + p.pType()), ph.getInt(o + p.pFlags()), word(ph, o + p.pOffset()),
-                    word(ph, o + p.pVaddr()), word(ph, o + p.pFilesz()), word(ph, o + p.pMemsz())));
-        }
-        segments = List.copyOf(all);
+        this.elf = new ElfReader(name, channel);
+        segments = elf.programHeaders();
         List<Segment> l = new ArrayList<>();
         List<NoteEntry> n = new ArrayList<>();
         for (Segment s : segments) {
-            if (s.fileSize() < 0 || s.offset() < 0 || s.offset() > size || s.fileSize() > size - s.offset()) {
-                throw new ImageFormatException(name, phoff, String.format(
-                        "segment at 0x%x: %d bytes at offset %d pass the end of the file", s.vaddr(), s.fileSize(),
-                        s.offset()));
-            }
             if (s.type() == Elf.PT_LOAD) {
                 l.add(s);
             } else if (s.type() == Elf.PT_NOTE) {
-                readNotes(s, n);
+                elf.notes(s, n);
             }
         }
         l.sort(Comparator.comparing(Segment::vaddr, Long::compareUnsigned));
@@ -124,84 +65,41 @@ public final class CoreFile implements AutoCloseable {
         }
     }
 
-    private void readNotes(Segment s, List<NoteEntry> out) throws IOException {
-        if (s.fileSize() > Integer.MAX_VALUE) {
-            throw new ImageFormatException(name, s.offset(), "note segment of " + s.fileSize() + " bytes");
-        }
-        ByteBuffer b = read(s.offset(), (int) s.fileSize(), "notes");
-        int pos = 0;
-        while (pos + Note.NHDR_SIZE <= b.limit()) {
-            long namesz = Integer.toUnsignedLong(b.getInt(pos));
-            long descsz = Integer.toUnsignedLong(b.getInt(pos + 4));
-            int noteType = b.getInt(pos + 8);
-            long descAt = pos + Note.NHDR_SIZE + ((namesz + 3) & -4L);
-            if (descAt + descsz > b.limit()) {
-                throw new ImageFormatException(name, s.offset() + pos, "note of " + descsz
-                        + " bytes passes the end of the note segment");
-            }
-            byte[] ownerBytes = new byte[(int) namesz];
-            b.get(pos + Note.NHDR_SIZE, ownerBytes);
-            String owner = new String(ownerBytes, StandardCharsets.US_ASCII).replace("\0", "");
-            byte[] desc = new byte[(int) descsz];
-            b.get((int) descAt, desc);
-            out.add(new NoteEntry(owner, noteType, desc, s.offset() + pos));
-            pos = (int) (descAt + ((descsz + 3) & -4L));
-        }
-    }
-
-    private ByteBuffer read(long offset, int length, String what) throws IOException {
-        return read(offset, length, what, byteOrder);
-    }
-
-    private ByteBuffer read(long offset, int length, String what, ByteOrder order) throws IOException {
-        if (offset < 0 || offset + length > size) {
-            throw new ImageFormatException(name, offset, what + " (" + length + " bytes) passes the end of the file ("
-                    + size + " bytes)");
-        }
-        ByteBuffer b = ByteBuffer.allocate(length).order(order);
-        while (b.hasRemaining()) {
-            if (channel.read(b, offset + b.position()) < 0) {
-                throw new ImageFormatException(name, offset + b.position(), what + ": file ended early");
-            }
-        }
-        return b.clear();
-    }
-
     private long word(ByteBuffer b, int offset) {
-        return elfClass.word() == 8 ? b.getLong(offset) : Integer.toUnsignedLong(b.getInt(offset));
+        return elf.word(b, offset);
     }
 
     public String name() {
-        return name;
+        return elf.name;
     }
 
     public long size() {
-        return size;
+        return elf.size;
     }
 
     public ElfClass elfClass() {
-        return elfClass;
+        return elf.elfClass;
     }
 
     /** The byte order of every field of the core, from e_ident[EI_DATA]. */
     public ByteOrder byteOrder() {
-        return byteOrder;
+        return elf.byteOrder;
     }
 
     public int osabi() {
-        return osabi;
+        return elf.osabi;
     }
 
     public int type() {
-        return type;
+        return elf.type;
     }
 
     public int machine() {
-        return machine;
+        return elf.machine;
     }
 
     public int flags() {
-        return flags;
+        return elf.flags;
     }
 
     /** Every program header, in file order. */
@@ -255,14 +153,14 @@ public final class CoreFile implements AutoCloseable {
             return List.of();
         }
         byte[] desc = note.desc();
-        int word = elfClass.word();
-        ByteBuffer b = ByteBuffer.wrap(desc).order(byteOrder);
+        int word = elf.elfClass.word();
+        ByteBuffer b = ByteBuffer.wrap(desc).order(elf.byteOrder);
         if (desc.length < 2 * word) {
-            throw new ImageFormatException(name, note.offset(), "NT_FILE of " + desc.length + " bytes");
+            throw new ImageFormatException(elf.name, note.offset(), "NT_FILE of " + desc.length + " bytes");
         }
         long count = word(b, 0);
         if (count < 0 || count > (desc.length - 2L * word) / (3L * word)) {
-            throw new ImageFormatException(name, note.offset(), "NT_FILE counts " + Long.toUnsignedString(count)
+            throw new ImageFormatException(elf.name, note.offset(), "NT_FILE counts " + Long.toUnsignedString(count)
                     + " files in " + desc.length + " bytes");
         }
         List<MappedFile> files = new ArrayList<>();
@@ -274,14 +172,14 @@ public final class CoreFile implements AutoCloseable {
                 nul++;
             }
             if (nul == desc.length) {
-                throw new ImageFormatException(name, note.offset(), "NT_FILE has fewer names than files");
+                throw new ImageFormatException(elf.name, note.offset(), "NT_FILE has fewer names than files");
             }
             files.add(new MappedFile(word(b, o), word(b, o + word), word(b, o + 2 * word),
                     new String(desc, at, nul - at, StandardCharsets.UTF_8)));
             at = nul + 1;
         }
         if (at != desc.length) {
-            throw new ImageFormatException(name, note.offset(), "NT_FILE has " + (desc.length - at)
+            throw new ImageFormatException(elf.name, note.offset(), "NT_FILE has " + (desc.length - at)
                     + " bytes after its names");
         }
         return files;
@@ -316,11 +214,11 @@ public final class CoreFile implements AutoCloseable {
         if (s == null || address - s.vaddr() + length > s.fileSize()) {
             return null;
         }
-        return read(s.offset() + (address - s.vaddr()), length, "segment data").array();
+        return elf.read(s.offset() + (address - s.vaddr()), length, "segment data").array();
     }
 
     @Override
     public void close() throws IOException {
-        channel.close();
+        elf.channel.close();
     }
 }

@@ -2,7 +2,6 @@ package org.criu2core.elf;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -45,43 +44,27 @@ public final class ElfObject {
     public record Section(String name, int type, long offset, long size) {
     }
 
-    /** A note as the file holds it. */
-    public record NoteEntry(String owner, int type, byte[] desc) {
-    }
-
-    private final String name;
-    private final FileChannel channel;
-    private final long size;
-    private final ElfClass elfClass;
-    private final ByteOrder byteOrder;
-    private final int type;
-    private final int machine;
-    private final List<NoteEntry> notes;
+    private final ElfReader elf;
+    private final List<CoreFile.NoteEntry> notes;
     private final Map<String, Section> sections;
 
     private ElfObject(String name, FileChannel channel) throws IOException {
-        this.name = name;
-        this.channel = channel;
-        this.size = channel.size();
-        ByteBuffer ident = read(0, Elf.EI_NIDENT, "ELF identification", ByteOrder.LITTLE_ENDIAN);
-        byte[] magic = new byte[4];
-        ident.get(0, magic);
-        if (!java.util.Arrays.equals(magic, Elf.ELFMAG)) {
-            throw new ImageFormatException(name, 0, "not an ELF file");
+        elf = new ElfReader(name, channel);
+        List<CoreFile.NoteEntry> found = new ArrayList<>();
+        long total = 0;
+        for (var segment : elf.programHeaders()) {
+            if (segment.type() != Elf.PT_NOTE) {
+                continue;
+            }
+            total += segment.fileSize();
+            if (total > MAX_NOTES_BYTES) {
+                throw new ImageFormatException(name, segment.offset(), "note segments of more than " + MAX_NOTES_BYTES
+                        + " bytes");
+            }
+            elf.notes(segment, found);
         }
-        int cls = ident.get(Elf.EI_CLASS);
-        int data = ident.get(Elf.EI_DATA);
-        if (cls != Elf.ELFCLASS32 && cls != Elf.ELFCLASS64 || data != Elf.ELFDATA2LSB && data != Elf.ELFDATA2MSB) {
-            throw new ImageFormatException(name, Elf.EI_CLASS, "not an ELF32 or ELF64 file of either byte order");
-        }
-        elfClass = cls == Elf.ELFCLASS64 ? ElfClass.ELF64 : ElfClass.ELF32;
-        byteOrder = data == Elf.ELFDATA2MSB ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN;
-        ElfClass.Ehdr e = elfClass.ehdr();
-        ByteBuffer ehdr = read(0, e.size(), "ELF header", byteOrder);
-        type = ehdr.getShort(Elf.E_TYPE) & 0xffff;
-        machine = ehdr.getShort(Elf.E_MACHINE) & 0xffff;
-        notes = readNotes(ehdr);
-        sections = readSections(ehdr);
+        notes = List.copyOf(found);
+        sections = readSections(elf.ehdr);
     }
 
     /** Reads the headers of the ELF file open in {@code channel}; {@code name} names it in errors. */
@@ -90,14 +73,14 @@ public final class ElfObject {
     }
 
     public int type() {
-        return type;
+        return elf.type;
     }
 
     public int machine() {
-        return machine;
+        return elf.machine;
     }
 
-    public List<NoteEntry> notes() {
+    public List<CoreFile.NoteEntry> notes() {
         return notes;
     }
 
@@ -124,66 +107,13 @@ public final class ElfObject {
             return new byte[0];
         }
         int length = (int) Math.min(max, section.size());
-        return read(section.offset(), length, "section " + section.name(), byteOrder).array();
-    }
-
-    private List<NoteEntry> readNotes(ByteBuffer ehdr) throws IOException {
-        ElfClass.Ehdr e = elfClass.ehdr();
-        long phoff = word(ehdr, e.ePhoff());
-        int phentsize = ehdr.getShort(e.ePhentsize()) & 0xffff;
-        int phnum = ehdr.getShort(e.ePhnum()) & 0xffff;
-        List<NoteEntry> found = new ArrayList<>();
-        if (phnum == 0 || phoff == 0) {
-            return List.of();
-        }
-        if (phentsize != elfClass.phdr().size()) {
-            throw new ImageFormatException(name, e.ePhentsize(), "program header size " + phentsize
-                    + ", expected " + elfClass.phdr().size());
-        }
-        if (phoff < 0 || phoff > size || phnum > (size - phoff) / phentsize) {
-            throw new ImageFormatException(name, e.ePhoff(), phnum + " program headers at " + phoff
-                    + " do not fit in the file of " + size + " bytes");
-        }
-        ByteBuffer ph = read(phoff, phnum * phentsize, "program headers", byteOrder);
-        ElfClass.Phdr p = elfClass.phdr();
-        long total = 0;
-        for (int i = 0; i < phnum; i++) {
-            int o = i * phentsize;
-            if (ph.getInt(o + p.pType()) != Elf.PT_NOTE) {
-                continue;
-            }
-            long offset = word(ph, o + p.pOffset());
-            long length = word(ph, o + p.pFilesz());
-            total += length;
-            if (length < 0 || total > MAX_NOTES_BYTES) {
-                throw new ImageFormatException(name, phoff + o, "note segments of more than " + MAX_NOTES_BYTES + " bytes");
-            }
-            readNotes(read(offset, (int) length, "note segment", byteOrder), offset, found);
-        }
-        return List.copyOf(found);
-    }
-
-    private void readNotes(ByteBuffer b, long at, List<NoteEntry> out) throws IOException {
-        int pos = 0;
-        while (pos + Note.NHDR_SIZE <= b.limit()) {
-            long namesz = Integer.toUnsignedLong(b.getInt(pos));
-            long descsz = Integer.toUnsignedLong(b.getInt(pos + 4));
-            int noteType = b.getInt(pos + 8);
-            long descAt = pos + Note.NHDR_SIZE + ((namesz + 3) & -4L);
-            if (descAt + descsz > b.limit()) {
-                throw new ImageFormatException(name, at + pos, "note of " + descsz + " bytes passes the end of its segment");
-            }
-            byte[] owner = new byte[(int) namesz];
-            b.get(pos + Note.NHDR_SIZE, owner);
-            byte[] desc = new byte[(int) descsz];
-            b.get((int) descAt, desc);
-            out.add(new NoteEntry(new String(owner, StandardCharsets.US_ASCII).replace("\0", ""), noteType, desc));
-            pos = (int) (descAt + ((descsz + 3) & -4L));
-        }
+        return elf.read(section.offset(), length, "section " + section.name()).array();
     }
 
     private Map<String, Section> readSections(ByteBuffer ehdr) throws IOException {
-        ElfClass.Ehdr e = elfClass.ehdr();
+        String name = elf.name;
+        long size = elf.size;
+        ElfClass.Ehdr e = elf.elfClass.ehdr();
         long shoff = word(ehdr, e.eShoff());
         int shentsize = ehdr.getShort(e.eShentsize()) & 0xffff;
         long shnum = ehdr.getShort(e.eShnum()) & 0xffff;
@@ -191,7 +121,7 @@ public final class ElfObject {
         if (shoff == 0) {
             return Map.of();
         }
-        ElfClass.Shdr s = elfClass.shdr();
+        ElfClass.Shdr s = elf.elfClass.shdr();
         if (shentsize != s.size()) {
             throw new ImageFormatException(name, e.eShentsize(), "section header size " + shentsize
                     + ", expected " + s.size());
@@ -201,7 +131,7 @@ public final class ElfObject {
                     + " pass the end of the file of " + size + " bytes");
         }
         if (shnum == 0 || shstrndx == SHN_XINDEX) {
-            ByteBuffer first = read(shoff, shentsize, "section header 0", byteOrder);
+            ByteBuffer first = elf.read(shoff, shentsize, "section header 0");
             shnum = shnum == 0 ? word(first, s.shSize()) : shnum;
             shstrndx = shstrndx == SHN_XINDEX ? first.getInt(s.shLink()) : shstrndx;
         }
@@ -209,8 +139,8 @@ public final class ElfObject {
             throw new ImageFormatException(name, e.eShnum(), shnum + " section headers at " + shoff
                     + " do not fit in the file of " + size + " bytes");
         }
-        ByteBuffer sh = read(shoff, (int) (shnum * shentsize), "section headers", byteOrder);
-        int offsetField = s.shSize() - elfClass.word(); // sh_offset is the word before sh_size in both classes
+        ByteBuffer sh = elf.read(shoff, (int) (shnum * shentsize), "section headers");
+        int offsetField = s.shSize() - elf.elfClass.word(); // sh_offset is the word before sh_size in both classes
         List<long[]> raw = new ArrayList<>();
         for (int i = 0; i < shnum; i++) {
             int o = i * shentsize;
@@ -231,7 +161,7 @@ public final class ElfObject {
             throw new ImageFormatException(name, shoff + (long) shstrndx * shentsize, "section names of " + names[3]
                     + " bytes");
         }
-        ByteBuffer strings = read(names[2], (int) names[3], "section names", byteOrder);
+        ByteBuffer strings = elf.read(names[2], (int) names[3], "section names");
         Map<String, Section> byName = new LinkedHashMap<>();
         for (long[] r : raw) {
             String sectionName = string(strings, r[0]);
@@ -256,21 +186,7 @@ public final class ElfObject {
         return new String(b, StandardCharsets.ISO_8859_1);
     }
 
-    private ByteBuffer read(long offset, int length, String what, ByteOrder order) throws IOException {
-        if (offset < 0 || length < 0 || offset > size || length > size - offset) {
-            throw new ImageFormatException(name, offset, what + " (" + length + " bytes) passes the end of the file ("
-                    + size + " bytes)");
-        }
-        ByteBuffer b = ByteBuffer.allocate(length).order(order);
-        while (b.hasRemaining()) {
-            if (channel.read(b, offset + b.position()) < 0) {
-                throw new ImageFormatException(name, offset + b.position(), what + ": file ended early");
-            }
-        }
-        return b.clear();
-    }
-
     private long word(ByteBuffer b, int offset) {
-        return elfClass.word() == 8 ? b.getLong(offset) : Integer.toUnsignedLong(b.getInt(offset));
+        return elf.word(b, offset);
     }
 }

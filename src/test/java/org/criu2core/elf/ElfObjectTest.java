@@ -92,7 +92,7 @@ class ElfObjectTest {
         ByteBuffer.wrap(badNote).order(ByteOrder.LITTLE_ENDIAN).putInt(at + 4, 0x7fffffff);
         Files.write(notes, badNote);
         e = assertThrows(ImageFormatException.class, () -> read(notes));
-        assertTrue(e.getMessage().contains("note of 2147483647 bytes passes the end of its segment"), e.getMessage());
+        assertTrue(e.getMessage().contains("note of 2147483647 bytes passes the end of the note segment"), e.getMessage());
     }
 
     private static int indexOf(byte[] in, byte[] what) {
