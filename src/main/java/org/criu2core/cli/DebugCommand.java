@@ -62,11 +62,28 @@ final class DebugCommand implements Callable<Integer> {
     @Mixin
     CacheOptions cacheOptions;
 
+    @Option(names = "--no-mount", description = "convert the core into the cache even where it could be mounted "
+            + "(by default it is mounted with FUSE while the debugger runs: read on demand, nothing written)")
+    boolean noMount;
+
     @Mixin
     DebugOption debugOption;
 
+    /** The cores the debugger reads; mounted ones are unmounted when it ends. */
+    private CoreCache.Opened opened;
+
     @Override
     public Integer call() throws Exception {
+        try {
+            return debug();
+        } finally {
+            if (opened != null) {
+                opened.close();
+            }
+        }
+    }
+
+    private Integer debug() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
         Debugger debugger = switch (debuggerName) {
             case "gdb" -> Debugger.GDB;
@@ -93,8 +110,9 @@ final class DebugCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "Missing required parameter: 'CHECKPOINT'");
         }
         Path root = rootOption.forDebugger(checkpoint, spec.commandLine());
-        var cores = cache.obtain(checkpoint, root, cacheOptions.filter, pid == null ? null : List.of(pid),
+        opened = cache.open(checkpoint, root, cacheOptions.filter, pid == null ? null : List.of(pid), !noMount,
                 cacheOptions.listener(err, root, debugOption.debug));
+        var cores = opened.cores();
         if (cores.processes().isEmpty()) {
             return Main.EXIT_FAILURE; // the reason is said already
         }

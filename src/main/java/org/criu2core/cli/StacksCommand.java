@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.criu2core.debug.CoreCache;
 import org.criu2core.debug.Stacks;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -53,11 +54,28 @@ final class StacksCommand implements Callable<Integer> {
     @Mixin
     CacheOptions cacheOptions;
 
+    @Option(names = "--no-mount", description = "convert the cores into the cache even where they could be mounted "
+            + "(by default they are mounted with FUSE while gdb reads them: read on demand, nothing written)")
+    boolean noMount;
+
     @Mixin
     DebugOption debugOption;
 
+    /** The cores gdb reads; mounted ones are unmounted when it is done. */
+    private CoreCache.Opened opened;
+
     @Override
     public Integer call() throws Exception {
+        try {
+            return stacks();
+        } finally {
+            if (opened != null) {
+                opened.close();
+            }
+        }
+    }
+
+    private Integer stacks() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         var cache = cacheOptions.cache();
@@ -65,8 +83,9 @@ final class StacksCommand implements Callable<Integer> {
             cache.clean();
         }
         Path root = rootOption.forDebugger(checkpoint, spec.commandLine());
-        var cores = cache.obtain(checkpoint, root, cacheOptions.filter, pids,
+        opened = cache.open(checkpoint, root, cacheOptions.filter, pids, !noMount,
                 cacheOptions.listener(err, root, debugOption.debug));
+        var cores = opened.cores();
         int status = cores.failed() > 0 ? Main.EXIT_FAILURE : 0;
         List<Stacks.ProcessStacks> stacks = new ArrayList<>();
         for (var cached : cores.processes()) {
