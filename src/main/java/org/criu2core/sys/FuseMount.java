@@ -25,7 +25,8 @@ import java.util.concurrent.TimeUnit;
  * threads that are already Java's, without a lock between them. A read is answered with a list of
  * pieces ({@code fuse_reply_data}): runs of open files by descriptor and offset, which libfuse
  * splices from the page cache into the reply without their bytes passing through Java, and bytes
- * and zeros from memory. SEEK_DATA and SEEK_HOLE are answered from the files' own holes ({@link
+ * and zeros from memory. Files are opened for direct I/O: a read goes to its pieces every time,
+ * and its bytes are copied once, into the reader's buffer. SEEK_DATA and SEEK_HOLE are answered from the files' own holes ({@link
  * Files#seek}).
  *
  * <p>The mount is made by libfuse: as root directly, else through the fuse3 package's setuid
@@ -64,6 +65,13 @@ public final class FuseMount implements AutoCloseable {
         void zeros(long length);
     }
 
+    /** A mount that could not be made: one line naming the directory and saying why. */
+    public static final class Refused extends IOException {
+        Refused(Path dir, String why) {
+            super(dir + ": cannot be mounted on: " + why);
+        }
+    }
+
     /** Told of a read that failed; the reader got EIO. */
     @FunctionalInterface
     public interface Failures {
@@ -87,7 +95,8 @@ public final class FuseMount implements AutoCloseable {
     private static final int O_ACCMODE = 3;
     private static final int MNT_DETACH = 2;
 
-    /** fuse_conn_info: capable and want (include/fuse_common.h). */
+    /** fuse_conn_info: max_read, capable and want (include/fuse_common.h). */
+    private static final int CONN_MAX_READ = 12;
     private static final int CONN_CAPABLE = 20;
     private static final int CONN_WANT = 24;
     private static final int FUSE_CAP_SPLICE_WRITE = 1 << 7;
@@ -113,6 +122,16 @@ public final class FuseMount implements AutoCloseable {
     private static final int FUSE_BUF_ROOM = 128;
     /** Requests taken at once: gdb, jhsdb and the kernel's readahead overlap a few. */
     private static final int WORKERS = 4;
+    /**
+     * The largest read the kernel asks for, and the block size stat reports, which cat and stdio
+     * read in: with direct I/O each read is one request, and reads of 512 KiB took cat through a
+     * core in two thirds of the time of the page cache's 128 KiB readahead (docs/performance.md).
+     * Larger would not fit libfuse's splice pipe (1 MiB for a user), and a reply that does not fit
+     * is copied through memory malloc'd for it.
+     */
+    private static final int MAX_READ = 512 << 10;
+    /** How long {@link #close} waits for the workers once the filesystem is detached. */
+    private static final long DETACH_WAIT_SECONDS = 2;
     /** The kernel may keep what it read, and names and sizes, this long: the files never change. */
     private static final double TIMEOUT_SECONDS = 86_400;
 
@@ -229,14 +248,14 @@ public final class FuseMount implements AutoCloseable {
     /**
      * Mounts {@code files} on {@code dir}, an existing directory, and serves them until {@link
      * #close} or an unmount from outside ({@code fusermount3 -u}); reads that fail are told to
-     * {@code failures}. A mount that cannot be made is one {@link FileException} saying why.
+     * {@code failures}. A mount that cannot be made is one {@link Refused} saying why.
      */
     public static FuseMount mount(Path dir, Files files, Failures failures) throws IOException {
         if (State.UNAVAILABLE != null) {
-            throw new FileException(dir.toString(), "cannot be mounted on: " + State.UNAVAILABLE);
+            throw new Refused(dir, State.UNAVAILABLE);
         }
         if (!java.nio.file.Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-            throw new FileException(dir.toString(), "is not a directory to mount on");
+            throw new Refused(dir, "it is not a directory");
         }
         var mount = new FuseMount(dir.toAbsolutePath(), files, failures, State.NATIVE);
         mount.attach();
@@ -249,7 +268,7 @@ public final class FuseMount implements AutoCloseable {
 
     private Pointer newSession() {
         List<String> argv = new ArrayList<>(List.of("criu2core", "-o",
-                "ro,nosuid,nodev,noexec,default_permissions,fsname=criu2core,subtype=criu2core"
+                "ro,nosuid,nodev,noexec,default_permissions,fsname=criu2core,subtype=criu2core,max_read=" + MAX_READ
                         + (host.fusermount() != null ? ",auto_unmount" : "")));
         List<Memory> strings = new ArrayList<>();
         Memory array = new Memory((long) (argv.size() + 1) * Native.POINTER_SIZE);
@@ -289,9 +308,8 @@ public final class FuseMount implements AutoCloseable {
         if (result != 0) {
             LibFuse.fuse_session_destroy(session);
             String why = (log() + " " + errors).strip().replaceAll("\\s+", " ");
-            throw new FileException(dir.toString(), "cannot be mounted on: " + (why.isEmpty() ? "libfuse says no more"
-                    : why) + (LibC.geteuid() != 0 ? " (FUSE mounts of a user need the fuse3 package's setuid "
-                    + "fusermount3 and a readable /dev/fuse)" : ""));
+            throw new Refused(dir, (why.isEmpty() ? "libfuse says no more" : why) + (LibC.geteuid() != 0
+                    ? " (a user's FUSE mounts need the setuid fusermount3 of the fuse3 package)" : ""));
         }
         for (int i = 0; i < WORKERS; i++) {
             Thread worker = new Thread(this::serve, "criu2core-fuse-" + i);
@@ -354,7 +372,9 @@ public final class FuseMount implements AutoCloseable {
             LibFuse.fuse_session_exit(session);
             detach(dir);
         }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Cleanup.STOP_WAIT_SECONDS);
+        // unmounted and not busy, the connection ends at once; a reader that keeps a file open
+        // keeps it served (below), and a JVM that is exiting does not wait for it
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(DETACH_WAIT_SECONDS);
         try {
             for (Thread worker : workers) {
                 worker.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
@@ -415,6 +435,8 @@ public final class FuseMount implements AutoCloseable {
         int capable = connection.getInt(CONN_CAPABLE);
         int want = connection.getInt(CONN_WANT);
         connection.setInt(CONN_WANT, want | (capable & (FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE)));
+        // as the max_read mount option says: libfuse refuses a mount whose two differ
+        connection.setInt(CONN_MAX_READ, MAX_READ);
     }
 
     private void lookup(Pointer req, long parent, Pointer name) {
@@ -469,10 +491,13 @@ public final class FuseMount implements AutoCloseable {
             LibFuse.fuse_reply_err(req, EACCES);
             return;
         }
-        // keep_cache, the third bit of the bit fields after flags: what was read stays cached
-        // between opens (gdb and jhsdb open a core more than once)
+        // direct_io and keep_cache, the second and third bits of the bit fields after flags. Direct
+        // I/O: each read goes to the pieces and is spliced into the reader's buffer, one copy where
+        // the page cache would make two (and hold a second copy of what was read); what a reader
+        // maps privately still goes through the page cache, which keep_cache keeps between opens
         int bits = fileInfo.getInt(4);
-        fileInfo.setInt(4, bits | (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN ? 1 << 2 : 1 << 29));
+        fileInfo.setInt(4, bits | (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN ? 1 << 1 | 1 << 2
+                : 1 << 30 | 1 << 29));
         LibFuse.fuse_reply_open(req, fileInfo);
     }
 
@@ -593,9 +618,9 @@ public final class FuseMount implements AutoCloseable {
         stat.setInt(l.gid(), gid);
         stat.setLong(l.sizeField(), size);
         if (l.wideBlksize()) {
-            stat.setLong(l.blksize(), 4096);
+            stat.setLong(l.blksize(), MAX_READ);
         } else {
-            stat.setInt(l.blksize(), 4096);
+            stat.setInt(l.blksize(), MAX_READ);
         }
         // as many 512-byte blocks as a file of this size that had no holes: the mount takes no
         // disk at all, but 0 blocks would tell tar --sparse the file is all holes
