@@ -99,7 +99,7 @@ final class MountCommand implements Callable<Integer> {
                 say(err, String.format("%s: %s, %d thread%s, %d segments, %d bytes", mount.core(core),
                         core.arch(), p.threads().size(), p.threads().size() == 1 ? "" : "s",
                         core.segments(), core.size()));
-                for (String warning : core.warnings()) {
+                for (String warning : cores.warnings(core)) {
                     say(err, "warning: " + warning);
                 }
             }

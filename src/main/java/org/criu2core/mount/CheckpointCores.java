@@ -51,25 +51,25 @@ public final class CheckpointCores implements FuseMount.Files, AutoCloseable {
     public record Left(int pid, String comm, Process.State state, IOException error) {
     }
 
-    /** One core: its process, file name and size; what its images hold that the core cannot. */
+    /** One core: its process, file name and size. */
     public static final class Core {
         private final Process process;
         private final String name;
         private final long size;
         private final String arch;
         private final int segments;
-        private final List<String> warnings;
+        private final List<String> noteWarnings;
         private volatile CoreContent content;
         private volatile long lastUsed;
 
-        Core(Process process, CoreContent content, List<String> warnings) {
+        Core(Process process, CoreContent content, List<String> noteWarnings) {
             this.process = process;
             this.name = Converter.coreName(process.pid());
             this.size = content.size();
             this.arch = content.layout().arch().name();
             this.segments = content.layout().segments().size();
             this.content = content;
-            this.warnings = List.copyOf(warnings);
+            this.noteWarnings = List.copyOf(noteWarnings);
         }
 
         public Process process() {
@@ -93,9 +93,6 @@ public final class CheckpointCores implements FuseMount.Files, AutoCloseable {
             return segments;
         }
 
-        public List<String> warnings() {
-            return warnings;
-        }
     }
 
     private final CheckpointArchive source;
@@ -169,7 +166,7 @@ public final class CheckpointCores implements FuseMount.Files, AutoCloseable {
             try {
                 List<String> noteWarnings = new ArrayList<>();
                 CoreContent content = plan(process, noteWarnings);
-                List<String> warnings = new ArrayList<>(content.memory().warnings());
+                List<String> warnings = new ArrayList<>();
                 for (String w : noteWarnings) {
                     warnings.add(Converter.coreName(process.pid()) + ": " + w);
                 }
@@ -210,6 +207,17 @@ public final class CheckpointCores implements FuseMount.Files, AutoCloseable {
         return List.copyOf(left);
     }
 
+    /**
+     * What the images of {@code core}'s process hold that the core cannot, one line each, as
+     * convert says it: looked for only when asked (saved pages that are holes in a sparse pages
+     * file take a walk through every page run).
+     */
+    public List<String> warnings(Core core) throws IOException {
+        List<String> out = new ArrayList<>(content(cores.indexOf(core)).memory().warnings());
+        out.addAll(core.noteWarnings);
+        return out;
+    }
+
     /** The plan of a core: kept, or made again as it was. */
     CoreContent content(int index) throws IOException {
         Core core = cores.get(index);
@@ -230,6 +238,11 @@ public final class CheckpointCores implements FuseMount.Files, AutoCloseable {
             }
         }
         return content;
+    }
+
+    /** Lets go of a core's plan, as the budget does. */
+    void forget(int index) {
+        cores.get(index).content = null;
     }
 
     /**
