@@ -63,7 +63,8 @@ final class MountedCores implements CoreCache.Opened {
         long start = System.nanoTime();
         var options = new CheckpointCores.Options(root, filter, pids, CheckpointArchive.Limits.DEFAULTS,
                 ProcessNotes.DEFAULT_FILE_NOTE_LIMIT, RootFs.DEFAULT_LOOKUP_TIME);
-        CheckpointCores cores = CheckpointCores.open(checkpoint, options);
+        // named by its real path in messages, as the cache names it
+        CheckpointCores cores = CheckpointCores.open(checkpoint.toRealPath(), options);
         Path mountpoint = mounts.resolve(ownName());
         Cleanup.Registration removal = null;
         CheckpointMount mount = null;
