@@ -33,9 +33,11 @@
 # The stacks step: `stacks` on a checkpoint through a mount (the default) and through a copy in
 # the cache (--no-mount), and the whole mounted core read against the converted one:
 #
-# usage: [RUNS=N] [SPARSE_FROM=GIB] [CRIU2CORE=COMMAND] src/bench/benchmark.sh stacks [SIZE_GIB...]
+# usage: [RUNS=N] [HOLES=N] [SPARSE_FROM=GIB] [CRIU2CORE=COMMAND] src/bench/benchmark.sh stacks [SIZE_GIB...]
 #   SIZE_GIB     saved pages of each checkpoint (default: 1 8 32), 1000 VMAs, 4 threads, a hole every
-#                16 pages; from SPARSE_FROM GiB on (default 16) the pages files are sparse on disk,
+#                HOLES pages (default 256: a hole every 16 pages makes a pagemap of 10 MB at 32 GiB,
+#                more than the launcher's heap reads); from SPARSE_FROM GiB on (default 16) the pages
+#                files are sparse on disk,
 #                one page in 64 holding data (gdb reads a few MiB of a core: the reads are the same;
 #                a copy writes only the data, so its time and space there are lower bounds)
 #   stacks, mounted       `criu2core stacks` (the default: mounted): wall time, time until its first
@@ -51,7 +53,7 @@ cd "$(dirname "$0")/../.."
 if [ "${1:-}" = stacks ]; then
   shift
   sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(1 8 32)
-  runs=${RUNS:-5}; sparse_from=${SPARSE_FROM:-16}
+  runs=${RUNS:-5}; sparse_from=${SPARSE_FROM:-16}; holes=${HOLES:-256}
   read -r -a criu2core <<< "${CRIU2CORE:-src/bin/criu2core}"
   bench=target/bench
   mkdir -p "$bench"
@@ -81,15 +83,16 @@ if [ "${1:-}" = stacks ]; then
     wall=$(since "$start")
     disk=$(du -sB1 "$cache" | cut -f1)
     disk=$(( disk - $(find "$cache" -type d | wc -l) * 4096 ))
+    rm -rf "$cache"
   }
   printf 'stacks step, %s runs each, criu2core: %s\n' "$runs" "${criu2core[*]}"
   for gib in "${sizes[@]}"; do
     sparse=0; [ "$gib" -ge "$sparse_from" ] && sparse=64
-    case_dir=$bench/stacks-c${gib}g$([ $sparse = 0 ] || echo -sparse)
+    case_dir=$bench/stacks-c${gib}g-h$holes$([ $sparse = 0 ] || echo -sparse)
     if [ ! -d "$case_dir/images" ]; then
       echo "making a ${gib} GiB checkpoint in $case_dir$([ $sparse = 0 ] || echo ", pages files sparse (1 page in $sparse)")"
       java -cp target/test-classes:target/criu2core.jar org.criu2core.bench.BenchCheckpoint "$case_dir" \
-        $((gib * 1024)) 1000 1 4 4096 16 $sparse >/dev/null
+        $((gib * 1024)) 1000 1 4 4096 "$holes" $sparse >/dev/null
     fi
     images=$case_dir/images
     # the launcher's class archive is made by a conversion; and every pages file into the page cache
@@ -105,6 +108,10 @@ if [ "${1:-}" = stacks ]; then
       if [ $sparse = 0 ]; then
         cat "$core" > /dev/null
         start=$(now); cat "$core" > /dev/null; t[catc]+="$(since "$start") "
+        # out of the page cache again, and the pages files in: both at once may not fit beside
+        # what else the machine caches
+        dd if="$core" iflag=nocache count=0 status=none
+        cat "$case_dir"/images/pages-*.img "$case_dir"/pre/pages-*.img > /dev/null
         mkdir -p "$mnt"
         "${criu2core[@]}" mount -q "$images" "$mnt" & pid=$!
         while [ ! -f "$mnt/core.1000" ]; do kill -0 $pid; sleep 0.05; done
