@@ -25,8 +25,10 @@ import sun.misc.SignalHandler;
 
 @Command(name = "debug", mixinStandardHelpOptions = true,
         description = {"Open a debugger on a process of a checkpoint, as coredumpctl debug does for a core.",
-                "The process (the tree's root unless --pid says) is converted into a cache folder under "
-                        + "$${XDG_CACHE_HOME:-~/.cache}/criu2core, reused while the checkpoint does not change; then gdb "
+                "The core of the process (the tree's root unless --pid says) is mounted while the debugger runs "
+                        + "(FUSE: read on demand, nothing written), or where FUSE is not there converted into a cache "
+                        + "folder under $${XDG_CACHE_HOME:-~/.cache}/criu2core, reused while the checkpoint does not "
+                        + "change; then gdb "
                         + "(gdb-multiarch for a core of another architecture) or lldb runs with the root as its "
                         + "sysroot, the process's executable and the core loaded. The exit status is the debugger's."},
         footer = {"", "Examples:", "  criu2core debug /var/lib/checkpoint",

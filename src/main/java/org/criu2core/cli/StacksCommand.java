@@ -22,7 +22,8 @@ import picocli.CommandLine.Model.CommandSpec;
         description = {"Print every thread's stack of every process of a checkpoint (or of those named), as "
                 + "coredumpctl info and eu-stack do for a core: pid, tid, thread name, state, and the frames with "
                 + "functions, files and lines where debug info is there.",
-                "Each process is converted into the cache that debug uses, then gdb unwinds its core with the root "
+                "Each process's core is mounted, or converted into the cache, as debug does, then gdb unwinds it "
+                        + "with the root "
                         + "as its sysroot. For a HotSpot JVM each Java thread's Java stack follows, read by the "
                         + "JDK's own jhsdb, which must be of the JVM's release (found under JAVA_HOME and "
                         + "/usr/lib/jvm, or named with --jdk). For CPython each thread's Python frames follow, from "
