@@ -75,14 +75,8 @@ class MountedDebugSignalsTest {
         return null;
     }
 
-    private List<Path> mountpoints() throws IOException {
-        Path mounts = cache.resolve(".mounts");
-        if (!Files.isDirectory(mounts)) {
-            return List.of();
-        }
-        try (Stream<Path> s = Files.list(mounts)) {
-            return s.sorted().toList();
-        }
+    private List<Path> mountpoints() throws Exception {
+        return Files.isDirectory(cache) ? MountedSharedCasesTest.mountpoints(cache) : List.of();
     }
 
     private List<String> mountsUnderCache() throws IOException {

