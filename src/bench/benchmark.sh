@@ -29,8 +29,115 @@
 #   KERNEL=no leaves the kernel's dump out
 # The checkpoint is made under target/bench/ once per size, VMA and process count and kept.
 # Before each timed step the previous output is removed and writeback settles (sync, one second).
+#
+# The stacks step: `stacks` on a checkpoint through a mount (the default) and through a copy in
+# the cache (--no-mount), and the whole mounted core read against the converted one:
+#
+# usage: [RUNS=N] [HOLES=N] [SPARSE_FROM=GIB] [CRIU2CORE=COMMAND] src/bench/benchmark.sh stacks [SIZE_GIB...]
+#   SIZE_GIB     saved pages of each checkpoint (default: 1 8 32), 1000 VMAs, 4 threads, a hole every
+#                HOLES pages (default 256: a hole every 16 pages makes a pagemap of 10 MB at 32 GiB,
+#                more than the launcher's heap reads); from SPARSE_FROM GiB on (default 16) the pages
+#                files are sparse on disk,
+#                one page in 64 holding data (gdb reads a few MiB of a core: the reads are the same;
+#                a copy writes only the data, so its time and space there are lower bounds)
+#   stacks, mounted       `criu2core stacks` (the default: mounted): wall time, time until its first
+#                         frame is printed, new disk space (what its cache holds after, du)
+#   stacks, --no-mount    the same converting into an empty cache, as before mounts
+#   gdb alone             gdb -batch -ex 'thread apply all bt' on the converted core (page cache)
+#   cat, mounted          cat core.PID > /dev/null of a fresh `criu2core mount` (pages files in the
+#                         page cache; dense checkpoints only)
+#   cat, converted        cat of the converted core, from the page cache
+# Medians of RUNS (default 5); the pages files are in the page cache for every step (warm).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+if [ "${1:-}" = stacks ]; then
+  shift
+  sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(1 8 32)
+  runs=${RUNS:-5}; sparse_from=${SPARSE_FROM:-16}; holes=${HOLES:-256}
+  read -r -a criu2core <<< "${CRIU2CORE:-src/bin/criu2core}"
+  bench=target/bench
+  mkdir -p "$bench"
+  export XDG_CACHE_HOME=$PWD/$bench/cache
+  mnt=$bench/stacks-mnt
+  cleanup() {
+    if mountpoint -q "$mnt" 2>/dev/null; then fusermount3 -u -z "$mnt" 2>/dev/null || umount -l "$mnt"; fi
+    rm -rf "$bench/stacks-cache" "$bench/stacks-out"
+    return 0
+  }
+  trap cleanup EXIT
+  trap 'exit 130' INT TERM
+  [ -f target/criu2core.jar ] && [ -d target/test-classes ] || mvn -B -q -DskipTests package test-compile
+  median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+  now() { echo "${EPOCHREALTIME/,/.}"; }
+  since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.3f", b - a}'; }
+  mib() { awk -v b="$1" 'BEGIN {printf "%.1f MiB", b / 1048576}'; }
+  # runs stacks with its arguments; sets wall, first (seconds to the first frame) and disk (bytes
+  # its cache holds after it, the mountpoint folders aside)
+  stacks() {
+    local cache=$bench/stacks-cache start line
+    rm -rf "$cache"; mkdir -p "$cache"; sync; sleep 1
+    start=$(now); first=
+    while IFS= read -r line; do
+      if [ -z "$first" ] && [[ $line == "    #0 "* ]]; then first=$(since "$start"); fi
+    done < <("${criu2core[@]}" stacks "$@" --cache-dir "$cache" -q)
+    wall=$(since "$start")
+    disk=$(du -sB1 "$cache" | cut -f1)
+    disk=$(( disk - $(find "$cache" -type d | wc -l) * 4096 ))
+    rm -rf "$cache"
+  }
+  printf 'stacks step, %s runs each, criu2core: %s\n' "$runs" "${criu2core[*]}"
+  for gib in "${sizes[@]}"; do
+    sparse=0; [ "$gib" -ge "$sparse_from" ] && sparse=64
+    case_dir=$bench/stacks-c${gib}g-h$holes$([ $sparse = 0 ] || echo -sparse)
+    if [ ! -d "$case_dir/images" ]; then
+      echo "making a ${gib} GiB checkpoint in $case_dir$([ $sparse = 0 ] || echo ", pages files sparse (1 page in $sparse)")"
+      java -cp target/test-classes:target/criu2core.jar org.criu2core.bench.BenchCheckpoint "$case_dir" \
+        $((gib * 1024)) 1000 1 4 4096 "$holes" $sparse >/dev/null
+    fi
+    images=$case_dir/images
+    # the launcher's class archive is made by a conversion; and every pages file into the page cache
+    rm -rf "$bench/stacks-out"
+    "${criu2core[@]}" convert -q -D "$images" -o "$bench/stacks-out"
+    core=$bench/stacks-out/core.1000
+    cat "$case_dir"/images/pages-*.img "$case_dir"/pre/pages-*.img > /dev/null
+    declare -A t=()
+    for ((i = 0; i < runs; i++)); do
+      stacks "$images"; t[mw]+="$wall "; t[mf]+="$first "; t[md]+="$disk "
+      stacks "$images" --no-mount; t[cw]+="$wall "; t[cf]+="$first "; t[cd]+="$disk "
+      start=$(now); gdb -q -batch -ex 'thread apply all bt' --core="$core" >/dev/null 2>&1; t[gdb]+="$(since "$start") "
+      if [ $sparse = 0 ]; then
+        cat "$core" > /dev/null
+        start=$(now); cat "$core" > /dev/null; t[catc]+="$(since "$start") "
+        # out of the page cache again, and the pages files in: both at once may not fit beside
+        # what else the machine caches
+        dd if="$core" iflag=nocache count=0 status=none
+        cat "$case_dir"/images/pages-*.img "$case_dir"/pre/pages-*.img > /dev/null
+        mkdir -p "$mnt"
+        "${criu2core[@]}" mount -q "$images" "$mnt" & pid=$!
+        while [ ! -f "$mnt/core.1000" ]; do kill -0 $pid; sleep 0.05; done
+        start=$(now); cat "$mnt/core.1000" > /dev/null; t[catm]+="$(since "$start") "
+        fusermount3 -u "$mnt"; wait $pid
+      fi
+    done
+    m() { printf '%s\n' ${t[$1]} | median; }
+    pages=$(du -sB1 --apparent-size "$case_dir"/images/pages-*.img "$case_dir"/pre/pages-*.img | awk '{s += $1} END {print s}')
+    ondisk=$(du -sB1 "$case_dir"/images/pages-*.img "$case_dir"/pre/pages-*.img | awk '{s += $1} END {print s}')
+    printf '\n%s GiB: %s of pages (%s on disk), core %s\n' "$gib" "$(mib "$pages")" "$(mib "$ondisk")" \
+      "$(mib "$(stat -c %s "$core")")"
+    printf '  %-22s %6s s to the first frame, %6s s in all, new disk %s   (runs: %s)\n' "stacks, mounted" \
+      "$(m mf)" "$(m mw)" "$(mib "$(m md)")" "${t[mw]% }"
+    printf '  %-22s %6s s to the first frame, %6s s in all, new disk %s   (runs: %s)\n' "stacks, --no-mount" \
+      "$(m cf)" "$(m cw)" "$(mib "$(m cd)")" "${t[cw]% }"
+    printf '  %-22s %6s s   (runs: %s)\n' "gdb alone" "$(m gdb)" "${t[gdb]% }"
+    if [ $sparse = 0 ]; then
+      printf '  %-22s %6s s   (runs: %s)\n' "cat, mounted" "$(m catm)" "${t[catm]% }"
+      printf '  %-22s %6s s   (runs: %s)\n' "cat, converted" "$(m catc)" "${t[catc]% }"
+      awk -v a="$(m catc)" -v b="$(m catm)" 'BEGIN {printf "  cat mounted runs at %.2f of cat converted\n", a / b}'
+    fi
+    unset t
+  done
+  exit 0
+fi
 fs=
 if [ "${1:-}" = --fs ]; then
   fs=${2:?--fs wants xfs, btrfs or ext4}; shift 2

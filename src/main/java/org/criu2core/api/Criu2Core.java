@@ -310,7 +310,7 @@ public final class Criu2Core {
      * a container checkpoint the root built from its image and its own files; / for a directory
      * of this host's images; else none. {@link #notes} say what the user should know of the root.
      */
-    public static final class Opened implements AutoCloseable {
+    public static final class Opened implements java.io.Closeable {
         private final CheckpointArchive source;
         private final Checkpoint checkpoint;
         private final ContainerRoots.Root built;

@@ -78,6 +78,17 @@ final class CacheOptions {
             }
 
             @Override
+            public void mounted(ProcessFacts p, Path core, long size, long millis) {
+                say(String.format("process %d (%s): core mounted at %s (%d bytes read on demand, none written; "
+                        + "%d ms)", p.pid(), p.comm(), core, size, millis));
+            }
+
+            @Override
+            public void notMounted(String why) {
+                say("not mounted: " + why + "; converting into the cache instead");
+            }
+
+            @Override
             public void noMemory(ProcessFacts p) {
                 say(String.format("process %d (%s): %s, no memory image; no core", p.pid(), p.comm(), p.state()));
             }

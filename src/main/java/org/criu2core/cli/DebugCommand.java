@@ -26,8 +26,10 @@ import sun.misc.SignalHandler;
 
 @Command(name = "debug", mixinStandardHelpOptions = true,
         description = {"Open a debugger on a process of a checkpoint, as coredumpctl debug does for a core.",
-                "The process (the tree's root unless --pid says) is converted into a cache folder under "
-                        + "$${XDG_CACHE_HOME:-~/.cache}/criu2core, reused while the checkpoint does not change; then gdb "
+                "The core of the process (the tree's root unless --pid says) is mounted while the debugger runs "
+                        + "(FUSE: read on demand, nothing written), or where FUSE is not there converted into a cache "
+                        + "folder under $${XDG_CACHE_HOME:-~/.cache}/criu2core, reused while the checkpoint does not "
+                        + "change; then gdb "
                         + "(gdb-multiarch for a core of another architecture) or lldb runs with the root as its "
                         + "sysroot, the process's executable and the core loaded. The exit status is the debugger's."},
         footer = {"", "Examples:", "  criu2core debug /var/lib/checkpoint",
@@ -67,6 +69,10 @@ final class DebugCommand implements Callable<Integer> {
     @Mixin
     CacheOptions cacheOptions;
 
+    @Option(names = "--no-mount", description = "convert the core into the cache even where it could be mounted "
+            + "(by default it is mounted with FUSE while the debugger runs: read on demand, nothing written)")
+    boolean noMount;
+
     @Mixin
     DebugOption debugOption;
 
@@ -105,10 +111,17 @@ final class DebugCommand implements Callable<Integer> {
         }
     }
 
+    /** Opens the cores (mounted ones are unmounted when the debugger has ended) and runs the debugger on one. */
     private int debug(Debugger debugger, DebugInfo debugInfo, List<String> extra, CoreCache cache, Path root,
                       PrintWriter err) throws IOException {
-        var cores = cache.obtain(checkpoint, root, cacheOptions.filter, pid == null ? null : List.of(pid),
-                cacheOptions.listener(err, root, debugOption.debug));
+        try (var opened = cache.open(checkpoint, root, cacheOptions.filter, pid == null ? null : List.of(pid),
+                !noMount, cacheOptions.listener(err, root, debugOption.debug))) {
+            return debug(debugger, debugInfo, extra, opened.cores(), root, err);
+        }
+    }
+
+    private int debug(Debugger debugger, DebugInfo debugInfo, List<String> extra, CoreCache.Cores cores, Path root,
+                      PrintWriter err) throws IOException {
         if (cores.processes().isEmpty()) {
             return Main.EXIT_FAILURE; // the reason is said already
         }

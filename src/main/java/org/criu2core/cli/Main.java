@@ -26,14 +26,14 @@ public final class Main {
     /** The commands that need no other to run. */
     private static final List<Class<?>> TOOLS = List.of(ConvertCommand.class, InfoCommand.class,
             GrepCommand.class, DiffCommand.class, DecodeCommand.class, EncodeCommand.class, DebugCommand.class,
-            StacksCommand.class);
+            StacksCommand.class, MountCommand.class);
     /** help and generate-completion describe the others, so they need all of them. */
     private static final List<Class<?>> SUBCOMMANDS = Stream.concat(TOOLS.stream(),
             Stream.of(picocli.AutoComplete.GenerateCompletion.class, CommandLine.HelpCommand.class)).toList();
 
     private static final String JNA_LIBRARY_PATH = "jna.platform.library.path";
     /** The commands that open a checkpoint's files, through the native layer. */
-    private static final Set<String> NATIVE_COMMANDS = Set.of("convert", "info", "grep", "debug", "stacks");
+    private static final Set<String> NATIVE_COMMANDS = Set.of("convert", "info", "grep", "debug", "stacks", "mount");
     /** The heap below which the main thread prepares for itself: what is prepared takes a few MiB. */
     private static final long PREPARE_HEAP = 32L << 20;
 

@@ -25,7 +25,8 @@ import picocli.CommandLine.Model.CommandSpec;
         description = {"Print every thread's stack of every process of a checkpoint (or of those named), as "
                 + "coredumpctl info and eu-stack do for a core: pid, tid, thread name, state, and the frames with "
                 + "functions, files and lines where debug info is there.",
-                "Each process is converted into the cache that debug uses, then gdb unwinds its core with the root "
+                "Each process's core is mounted, or converted into the cache, as debug does, then gdb unwinds it "
+                        + "with the root "
                         + "as its sysroot. For a HotSpot JVM each Java thread's Java stack follows, read by the "
                         + "JDK's own jhsdb, which must be of the JVM's release (found under JAVA_HOME and "
                         + "/usr/lib/jvm, or named with --jdk; else one of its feature release, with the agent's version "
@@ -72,6 +73,10 @@ final class StacksCommand implements Callable<Integer> {
     @Mixin
     CacheOptions cacheOptions;
 
+    @Option(names = "--no-mount", description = "convert the cores into the cache even where they could be mounted "
+            + "(by default they are mounted with FUSE while gdb reads them: read on demand, nothing written)")
+    boolean noMount;
+
     @Mixin
     DebugOption debugOption;
 
@@ -96,10 +101,17 @@ final class StacksCommand implements Callable<Integer> {
         }
     }
 
+    /** Opens the cores (mounted ones are unmounted when gdb is done) and prints their stacks. */
     private int stacks(CoreCache cache, Path root, Stacks.Options options, PrintWriter out, PrintWriter err)
             throws IOException {
-        var cores = cache.obtain(checkpoint, root, cacheOptions.filter, pids,
-                cacheOptions.listener(err, root, debugOption.debug));
+        try (var opened = cache.open(checkpoint, root, cacheOptions.filter, pids, !noMount,
+                cacheOptions.listener(err, root, debugOption.debug))) {
+            return stacks(opened.cores(), root, options, out, err);
+        }
+    }
+
+    private int stacks(CoreCache.Cores cores, Path root, Stacks.Options options, PrintWriter out, PrintWriter err)
+            throws IOException {
         int status = cores.failed() > 0 ? Main.EXIT_FAILURE : 0;
         List<Stacks.ProcessStacks> stacks = new ArrayList<>();
         for (var cached : cores.processes()) {

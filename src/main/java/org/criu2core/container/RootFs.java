@@ -5,11 +5,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.criu2core.image.CheckpointException;
 import org.criu2core.sys.OpenFile;
 import org.criu2core.sys.RootDirectory;
@@ -32,7 +32,8 @@ public final class RootFs implements AutoCloseable {
 
     private final RootDirectory root;
     private final long lookupBudgetNanos;
-    private final Map<String, Optional<OpenFile>> open = new HashMap<>();
+    /** Names looked up so far: read without a lock, as every read of a mounted core's mapped pages does. */
+    private final Map<String, Optional<OpenFile>> open = new ConcurrentHashMap<>();
     private final Set<String> missing = new LinkedHashSet<>();
     private long lookupNanos;
     private int notLookedUp;
@@ -78,7 +79,12 @@ public final class RootFs implements AutoCloseable {
     }
 
     /** The regular file at {@code name} inside the root, opened for reading; empty when it is not there. */
-    public synchronized Optional<OpenFile> open(String name) throws IOException {
+    public Optional<OpenFile> open(String name) throws IOException {
+        Optional<OpenFile> file = open.get(name);
+        return file != null ? file : lookUp(name);
+    }
+
+    private synchronized Optional<OpenFile> lookUp(String name) throws IOException {
         Optional<OpenFile> file = open.get(name);
         if (file == null) {
             if (root == null) {

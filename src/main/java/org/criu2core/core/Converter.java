@@ -64,25 +64,8 @@ public final class Converter {
 
     public Result convert(Process process, Path outDir, Progress progress) throws IOException {
         try (var memory = ProcessMemory.open(checkpoint, process, root)) {
-            Arch arch = memory.arch();
-            long[] auxv = memory.auxv();
-            check(process, arch);
             List<String> noteWarnings = new ArrayList<>();
-            List<Note> notes = ProcessNotes.build(process, arch, memory, auxv, fileNoteLimit, noteWarnings::add);
-            long[] sizes = new long[process.vmas().size()];
-            for (int i = 0; i < sizes.length; i++) {
-                sizes[i] = filter.dumpSize(process.vmas().get(i), memory);
-            }
-            long total = 0;
-            for (long size : sizes) {
-                total += size;
-                if (total < 0 || total > MAX_CORE_SIZE) {
-                    throw new CheckpointException(checkpoint.dir().display("mm-" + process.pid() + ".img"),
-                            "the VMAs to dump add up to more than " + MAX_CORE_SIZE + " bytes");
-                }
-            }
-            CoreLayout layout = CoreLayout.plan(arch, arch.elfFlags(auxv), notes, process.vmas(), sizes,
-                    memory.pageSize());
+            CoreLayout layout = plan(process, memory, noteWarnings);
             Path core = outDir.resolve(coreName(process.pid()));
             checkSpace(core, layout, memory);
             progress.start(core.getFileName().toString(), layout.fileSize());
@@ -93,10 +76,36 @@ public final class Converter {
             // the lazy pages of the core are those the write visits (the space check may have
             // visited them before)
             long lazyBefore = memory.lazyPages();
-            AtomicFile.write(core, channel -> CoreWriter.write(layout, memory, channel, progress));
+            var content = new CoreContent(layout, memory);
+            AtomicFile.write(core, channel -> CoreWriter.write(content, channel, progress));
             return new Result(process.pid(), core, Files.size(core), layout.segments().size(),
-                    process.threads().size(), arch.name(), memory.lazyPages() - lazyBefore, warnings);
+                    process.threads().size(), layout.arch().name(), memory.lazyPages() - lazyBefore, warnings);
         }
+    }
+
+    /**
+     * Plans the core of {@code process}, whose memory is {@code memory}: its notes, what of each
+     * VMA it carries, where everything goes. The one plan both a written core and a mounted one
+     * are made from. What the notes cannot hold is added to {@code noteWarnings}.
+     */
+    public CoreLayout plan(Process process, ProcessMemory memory, List<String> noteWarnings) throws IOException {
+        Arch arch = memory.arch();
+        long[] auxv = memory.auxv();
+        check(process, arch);
+        List<Note> notes = ProcessNotes.build(process, arch, memory, auxv, fileNoteLimit, noteWarnings::add);
+        long[] sizes = new long[process.vmas().size()];
+        for (int i = 0; i < sizes.length; i++) {
+            sizes[i] = filter.dumpSize(process.vmas().get(i), memory);
+        }
+        long total = 0;
+        for (long size : sizes) {
+            total += size;
+            if (total < 0 || total > MAX_CORE_SIZE) {
+                throw new CheckpointException(checkpoint.dir().display("mm-" + process.pid() + ".img"),
+                        "the VMAs to dump add up to more than " + MAX_CORE_SIZE + " bytes");
+            }
+        }
+        return CoreLayout.plan(arch, arch.elfFlags(auxv), notes, process.vmas(), sizes, memory.pageSize());
     }
 
     /**

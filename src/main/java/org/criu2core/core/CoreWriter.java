@@ -6,61 +6,51 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import org.criu2core.elf.Elf;
 import org.criu2core.elf.ElfClass;
-import org.criu2core.elf.Note;
 import org.criu2core.elf.Struct;
 import org.criu2core.sys.OpenFile;
 
 /**
- * Writes a planned core in file order. Segment bytes go from the pages files and mapped files
- * straight to the core in the kernel ({@link OpenFile#copyTo}: copy_file_range, which shares the
- * blocks on XFS and btrfs, else sendfile); holes are skipped, leaving the file sparse, as the
- * kernel's dump_skip does. After each part what was written is checked against the plan.
+ * Writes a planned core in file order, from the pieces {@link CoreContent} gives. Segment bytes go
+ * from the pages files and mapped files straight to the core in the kernel ({@link OpenFile#copyTo}:
+ * copy_file_range, which shares the blocks on XFS and btrfs, else sendfile); holes are skipped,
+ * leaving the file sparse, as the kernel's dump_skip does. The pieces are checked against the plan
+ * as they come, and the file's size at the end.
  */
 public final class CoreWriter {
     private CoreWriter() {
     }
 
     public static void write(CoreLayout layout, ProcessMemory memory, OpenFile core) throws IOException {
-        write(layout, memory, core, Progress.NONE);
+        write(new CoreContent(layout, memory), core, Progress.NONE);
     }
 
-    public static void write(CoreLayout layout, ProcessMemory memory, OpenFile core, Progress progress)
-            throws IOException {
+    public static void write(CoreContent content, OpenFile core, Progress progress) throws IOException {
+        CoreLayout layout = content.layout();
         FileChannel out = core.channel();
-        out.position(0);
-        writeFully(out, headers(layout));
-        expect(out, layout.notesOffset(), "program headers");
-        ByteBuffer notes = ByteBuffer.allocate((int) layout.notesSize());
-        for (Note note : layout.notes()) {
-            note.writeTo(notes, layout.arch().byteOrder());
-        }
-        notes.flip();
-        writeFully(out, notes);
-        expect(out, layout.notesOffset() + layout.notesSize(), "notes");
-        progress.advance(layout.dataOffset());
         var copies = new Copies(core);
-        for (CoreLayout.Segment segment : layout.segments()) {
-            long start = segment.vma().start();
-            long[] covered = {0};
-            if (segment.fileSize() > 0) {
-                memory.forEach(segment.vma(), start, start + segment.fileSize(), (address, length, file, offset) -> {
-                    if (file != null) {
-                        copies.add(file, offset, segment.offset() + (address - start), length);
-                    }
-                    covered[0] += length;
-                    progress.advance(length);
-                });
+        content.read(0, layout.fileSize(), new CoreContent.Pieces() {
+            @Override
+            public void bytes(long at, byte[] data, int offset, int length) throws IOException {
+                copies.flush();
+                ByteBuffer buffer = ByteBuffer.wrap(data, offset, length);
+                while (buffer.hasRemaining()) {
+                    out.write(buffer, at + (buffer.position() - offset));
+                }
+                progress.advance(length);
             }
-            if (covered[0] != segment.fileSize() || copies.end() > segment.offset() + segment.fileSize()) {
-                throw new IllegalStateException(String.format("segment 0x%x-0x%x: %d bytes written of %d planned",
-                        start, segment.vma().end(), covered[0], segment.fileSize()));
+
+            @Override
+            public void file(long at, long length, OpenFile file, long fileOffset) throws IOException {
+                copies.add(file, fileOffset, at, length);
+                progress.advance(length);
             }
-        }
+
+            @Override
+            public void hole(long at, long length) {
+                progress.advance(length);
+            }
+        });
         copies.flush();
-        if (layout.extendedNumbering()) {
-            out.position(layout.sectionHeaderOffset());
-            writeFully(out, ByteBuffer.wrap(sectionHeader(layout)));
-        }
         if (out.size() < layout.fileSize()) {
             // the core ends in a hole: one zero byte at the end gives the file its size
             out.write(ByteBuffer.allocate(1), layout.fileSize() - 1);
@@ -70,13 +60,12 @@ public final class CoreWriter {
         }
     }
 
-    /** The ELF header and every program header. */
-    static ByteBuffer headers(CoreLayout layout) {
+    /** The ELF header. */
+    static byte[] elfHeader(CoreLayout layout) {
         ElfClass cls = layout.elfClass();
         ByteOrder order = layout.arch().byteOrder();
         int word = cls.word();
         int phnum = layout.programHeaders();
-        var buffer = ByteBuffer.allocate((int) layout.notesOffset());
         var ehdr = new Struct(cls.ehdr().size(), order)
                 .bytes(0, Elf.ELFMAG)
                 .u8(Elf.EI_CLASS, cls.ident())
@@ -98,13 +87,20 @@ public final class CoreWriter {
                     .u16(cls.ehdr().eShnum(), 1)
                     .u16(cls.ehdr().eShstrndx(), Elf.SHN_UNDEF);
         }
-        buffer.put(ehdr.toBytes());
-        programHeader(buffer, cls, order, Elf.PT_NOTE, 0, layout.notesOffset(), 0, layout.notesSize(), 0, 4);
-        for (CoreLayout.Segment s : layout.segments()) {
-            programHeader(buffer, cls, order, Elf.PT_LOAD, s.flags(), s.offset(), s.vma().start(), s.fileSize(),
-                    s.vma().size(), layout.execPageSize());
+        return ehdr.toBytes();
+    }
+
+    /** Writes program header {@code index} (0: the notes', then one per segment) next into {@code buffer}. */
+    static void programHeader(ByteBuffer buffer, CoreLayout layout, int index) {
+        ElfClass cls = layout.elfClass();
+        ByteOrder order = layout.arch().byteOrder();
+        if (index == 0) {
+            programHeader(buffer, cls, order, Elf.PT_NOTE, 0, layout.notesOffset(), 0, layout.notesSize(), 0, 4);
+            return;
         }
-        return buffer.flip();
+        CoreLayout.Segment s = layout.segments().get(index - 1);
+        programHeader(buffer, cls, order, Elf.PT_LOAD, s.flags(), s.offset(), s.vma().start(), s.fileSize(),
+                s.vma().size(), layout.execPageSize());
     }
 
     /** Writes the next program header of {@code buffer}. */
@@ -140,16 +136,13 @@ public final class CoreWriter {
      */
     private static final class Copies {
         private final OpenFile out;
-        /** Where the last copy ended. */
-        private long position;
         private OpenFile from;
         private long fromOffset;
         private long at;
         private long length;
 
-        Copies(OpenFile out) throws IOException {
+        Copies(OpenFile out) {
             this.out = out;
-            this.position = out.channel().position();
         }
 
         void add(OpenFile file, long offset, long coreOffset, long n) throws IOException {
@@ -169,26 +162,7 @@ public final class CoreWriter {
                 return;
             }
             from.copyTo(fromOffset, length, out, at);
-            position = at + length;
             length = 0;
-        }
-
-        /** The end of what has been written or is waiting to be. */
-        long end() {
-            return length > 0 ? at + length : position;
-        }
-    }
-
-    private static void writeFully(FileChannel out, ByteBuffer buffer) throws IOException {
-        while (buffer.hasRemaining()) {
-            out.write(buffer);
-        }
-    }
-
-    private static void expect(FileChannel out, long planned, String part) throws IOException {
-        if (out.position() != planned) {
-            throw new IllegalStateException("after the " + part + " the core is at byte " + out.position()
-                    + ", planned " + planned);
         }
     }
 }

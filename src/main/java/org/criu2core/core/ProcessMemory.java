@@ -4,11 +4,12 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 import org.criu2core.arch.Arch;
 import org.criu2core.arch.Auxv;
 import org.criu2core.container.RootFs;
@@ -40,25 +41,40 @@ public final class ProcessMemory implements AutoCloseable {
     private final long[] auxv;
     private final PageIndex pages;
     private final RootFs root;
-    private final Map<Long, PageIndex> shmem = new HashMap<>();
-    private final Map<Path, OpenFile> opened = new HashMap<>();
-    private long lazyPages;
+    private final ConcurrentHashMap<Long, PageIndex> shmem = new ConcurrentHashMap<>();
+    private final SourceFiles files;
+    /** Whether {@link #files} are this memory's own, closed with it. */
+    private final boolean ownFiles;
+    private final LongAdder lazyPages = new LongAdder();
 
-    private ProcessMemory(Checkpoint checkpoint, Process process, Arch arch, long[] auxv, long pageSize, RootFs root)
-            throws IOException {
+    private ProcessMemory(Checkpoint checkpoint, Process process, Arch arch, long[] auxv, long pageSize, RootFs root,
+                          SourceFiles files, boolean ownFiles) throws IOException {
         this.checkpoint = checkpoint;
         this.process = process;
         this.arch = arch;
         this.auxv = auxv;
         this.pages = checkpoint.pages(process, pageSize);
         this.root = root;
+        this.files = files;
+        this.ownFiles = ownFiles;
     }
 
     /**
      * The memory of a process that has some: its architecture from its core images, its auxiliary
-     * vector, and its pages in units of the page size AT_PAGESZ gives.
+     * vector, and its pages in units of the page size AT_PAGESZ gives. Its pages files are opened
+     * as they are first read, and closed with it.
      */
     public static ProcessMemory open(Checkpoint checkpoint, Process process, RootFs root) throws IOException {
+        return open(checkpoint, process, root, null);
+    }
+
+    /**
+     * As {@link #open(Checkpoint, Process, RootFs)}, its pages files opened through {@code files}
+     * (null: its own), which stay open after {@link #close}: the files of a mount, shared by the
+     * memories of all its processes. Once open, the memory may be read by many threads at once.
+     */
+    public static ProcessMemory open(Checkpoint checkpoint, Process process, RootFs root, SourceFiles files)
+            throws IOException {
         Arch arch = Arch.of(process, checkpoint.dir().display("core-" + process.pid() + ".img"));
         if (arch.elfClass().word() == 4) {
             for (var vma : process.vmas()) {
@@ -75,7 +91,8 @@ public final class ProcessMemory implements AutoCloseable {
             throw new CheckpointException(checkpoint.dir().display("mm-" + process.pid() + ".img"),
                     "AT_PAGESZ in mm_saved_auxv is not a page size");
         }
-        return new ProcessMemory(checkpoint, process, arch, auxv, pageSize, root);
+        return new ProcessMemory(checkpoint, process, arch, auxv, pageSize, root,
+                files == null ? new SourceFiles() : files, files == null);
     }
 
     public Arch arch() {
@@ -169,7 +186,7 @@ public final class ProcessMemory implements AutoCloseable {
 
     /** Pages that were lazy (left to a page server) in the ranges visited so far: read as zeros. */
     public long lazyPages() {
-        return lazyPages;
+        return lazyPages.sum();
     }
 
     /** Visits [from, to) of {@code vma} as runs of file bytes and holes. */
@@ -229,7 +246,7 @@ public final class ProcessMemory implements AutoCloseable {
                 withHoles(open(index.file(i)), cursor, runTo - cursor, index.fileOffset(i) + (cursor - index.start(i)),
                         present);
             } else {
-                lazyPages += (runTo - cursor) / index.pageSize();
+                lazyPages.add((runTo - cursor) / index.pageSize());
                 present.accept(cursor, runTo - cursor, null, 0);
             }
             cursor = runTo;
@@ -309,8 +326,12 @@ public final class ProcessMemory implements AutoCloseable {
     private PageIndex shmem(long shmid) throws IOException {
         PageIndex index = shmem.get(shmid);
         if (index == null) {
-            index = checkpoint.shmemPages(shmid, pages.pageSize());
-            shmem.put(shmid, index);
+            // two threads may load the same pagemap at once; both get the first one kept
+            PageIndex loaded = checkpoint.shmemPages(shmid, pages.pageSize());
+            index = shmem.putIfAbsent(shmid, loaded);
+            if (index == null) {
+                index = loaded;
+            }
         }
         return index;
     }
@@ -342,19 +363,13 @@ public final class ProcessMemory implements AutoCloseable {
 
     /** The pages file or ghost image at {@code path}, opened once: the file itself, not a link to one. */
     private OpenFile open(Path path) throws IOException {
-        OpenFile file = opened.get(path);
-        if (file == null) {
-            file = OpenFile.openRegular(path, path.toString());
-            opened.put(path, file);
-        }
-        return file;
+        return files.open(path);
     }
 
     @Override
     public void close() throws IOException {
-        for (OpenFile f : opened.values()) {
-            f.close();
+        if (ownFiles) {
+            files.close();
         }
-        opened.clear();
     }
 }

@@ -84,6 +84,67 @@ public final class CoreCache {
 
         /** Mapped files that were not under the root: their pages are zeros in the cores. */
         void missingFiles(List<String> names);
+
+        /** A core mounted, not converted: {@code size} bytes read on demand, none written. */
+        default void mounted(ProcessFacts process, Path core, long size, long millis) {
+        }
+
+        /** The cores are converted into the cache because they could not be mounted, and why. */
+        default void notMounted(String why) {
+        }
+    }
+
+    /** Cores to read, mounted or converted; closing unmounts mounted ones (converted ones stay cached). */
+    public interface Opened extends AutoCloseable {
+        Cores cores();
+
+        /** Whether the cores are mounted (read on demand, nothing written) rather than cached copies. */
+        boolean mounted();
+
+        @Override
+        void close() throws IOException;
+    }
+
+    /**
+     * The cores of {@code pids} (as {@link #obtain}) of {@code checkpoint}: with {@code mount}, mounted
+     * at a private mountpoint under the cache where FUSE works (nothing is written, and closing
+     * unmounts); else, and where FUSE is not there or the mount cannot be made (the listener is
+     * told why), converted into the cache as {@link #obtain} does.
+     */
+    public Opened open(Path checkpoint, Path root, long filter, List<Integer> pids, boolean mount, Listener listener)
+            throws IOException {
+        if (mount) {
+            var why = MountedCores.unavailable();
+            if (why.isEmpty()) {
+                if (!Files.exists(checkpoint)) {
+                    throw new CheckpointException(checkpoint.toString(), "no such directory or archive");
+                }
+                try {
+                    return MountedCores.mount(dir, checkpoint, root, filter, pids, listener);
+                } catch (org.criu2core.sys.FuseMount.Refused e) {
+                    // the mount itself was refused (not permitted here): the copy still works
+                    listener.notMounted(e.getMessage());
+                }
+            } else {
+                listener.notMounted(why.get());
+            }
+        }
+        Cores cores = obtain(checkpoint, root, filter, pids, listener);
+        return new Opened() {
+            @Override
+            public Cores cores() {
+                return cores;
+            }
+
+            @Override
+            public boolean mounted() {
+                return false;
+            }
+
+            @Override
+            public void close() {
+            }
+        };
     }
 
     /** One process of the tree as the cache has it: its facts, and its core unless it had no memory. */
@@ -269,7 +330,9 @@ public final class CoreCache {
             return List.of();
         }
         try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)).sorted().toList();
+            // .mounts holds the mountpoints of runs that mount (MountedCores), never a cached core
+            return s.filter(p -> !p.getFileName().toString().startsWith(".")
+                    && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)).sorted().toList();
         }
     }
 
@@ -315,7 +378,7 @@ public final class CoreCache {
         }
     }
 
-    private static void createPrivate(Path dir) throws IOException {
+    static void createPrivate(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
             Files.createDirectories(dir.getParent());
             try {

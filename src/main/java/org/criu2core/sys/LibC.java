@@ -3,6 +3,7 @@ package org.criu2core.sys;
 import com.sun.jna.Native;
 import com.sun.jna.NativeLibrary;
 import com.sun.jna.NativeLong;
+import com.sun.jna.Pointer;
 
 /**
  * The C library functions criu2core calls that Java has no API for, bound once by JNA's direct
@@ -49,4 +50,24 @@ final class LibC {
 
     // ssize_t readlinkat(int dirfd, const char *pathname, char *buf, size_t bufsiz);
     static native NativeLong readlinkat(int dirfd, byte[] path, byte[] buf, NativeLong size);
+
+    // uid_t getuid(void); gid_t getgid(void); uid_t geteuid(void);
+    static native int getuid();
+
+    static native int getgid();
+
+    static native int geteuid();
+
+    // int dup(int oldfd); int dup2(int oldfd, int newfd);
+    static native int dup(int fd);
+
+    static native int dup2(int from, int to);
+
+    // int umount2(const char *target, int flags);
+    static native int umount2(byte[] target, int flags);
+
+    // int vsnprintf(char *str, size_t size, const char *format, va_list ap): va_list reaches a
+    // callback as one word on every Linux ABI (a pointer, or a struct passed by reference), and
+    // is passed on as it came
+    static native int vsnprintf(byte[] out, NativeLong size, Pointer format, Pointer arguments);
 }

@@ -193,20 +193,21 @@ public final class OpenFile implements Closeable {
     }
 
     private long seek(long offset, int whence) throws IOException {
-        long size = size();
-        if (!mayHaveHoles || offset >= size) {
-            return whence == SEEK_DATA ? Math.min(offset, size) : size;
+        if (!mayHaveHoles) {
+            return whence == SEEK_DATA ? Math.min(offset, size()) : size();
         }
-        long at = LibC.lseek64(fd, offset, whence);
+        // the kernel answers within the file, and ENXIO at or past its end: its size is asked for
+        // only then (a mounted core's reads of a sparse pages file make these calls by the thousand)
+        long at = offset < 0 ? -1 : LibC.lseek64(fd, offset, whence);
         if (at >= 0) {
-            return Math.min(at, size);
+            return at;
         }
-        int errno = Linux.errno();
-        if (errno == ENXIO) { // no data after offset
-            return size;
+        int errno = offset < 0 ? EINVAL : Linux.errno();
+        if (errno == ENXIO) { // no data after offset, or offset at or past the end
+            return size();
         }
         if (errno == EINVAL) { // a filesystem without SEEK_DATA: all data
-            return whence == SEEK_DATA ? offset : size;
+            return whence == SEEK_DATA ? Math.min(offset, size()) : size();
         }
         throw new FileException(name, "cannot be read at offset " + offset + ": " + Linux.describe(errno));
     }

@@ -36,7 +36,11 @@ import org.criu2core.image.proto.Vma.vma_entry;
  * fourth run of 64 pages is in the parent, the rest are in the dump's pages file. With several processes, each
  * has an equal share of the size and the VMAs, and pages files of its own.
  *
- * <pre>usage: BenchCheckpoint DIR SIZE_MIB VMAS [PROCESSES [THREADS [PAGE_SIZE [HOLE_EVERY]]]]</pre>
+ * <p>With SPARSE_EVERY above 0 only one page in SPARSE_EVERY of each pages file holds data; the
+ * others are holes in the file (zeros to a reader, no disk): checkpoints of tens of GiB for what
+ * reads little of them (the benchmark's stacks step).
+ *
+ * <pre>usage: BenchCheckpoint DIR SIZE_MIB VMAS [PROCESSES [THREADS [PAGE_SIZE [HOLE_EVERY [SPARSE_EVERY]]]]]</pre>
  * writes DIR/pre and DIR/images; prints the pages files' total size.
  */
 public final class BenchCheckpoint {
@@ -58,8 +62,8 @@ public final class BenchCheckpoint {
 
     public static void main(String[] args) throws IOException {
         if (args.length < 3) {
-            System.err.println(
-                    "usage: BenchCheckpoint DIR SIZE_MIB VMAS [PROCESSES [THREADS [PAGE_SIZE [HOLE_EVERY]]]]");
+            System.err.println("usage: BenchCheckpoint DIR SIZE_MIB VMAS [PROCESSES [THREADS [PAGE_SIZE [HOLE_EVERY "
+                    + "[SPARSE_EVERY]]]]]");
             System.exit(2);
         }
         Path dir = Path.of(args[0]);
@@ -70,13 +74,14 @@ public final class BenchCheckpoint {
         // another page size than the host's: what the alignment of clones does with 64 KiB pages
         int pageSize = args.length > 5 ? Integer.parseInt(args[5]) : PAGE;
         int holeEvery = args.length > 6 ? Integer.parseInt(args[6]) : HOLE_EVERY;
+        int sparseEvery = args.length > 7 ? Integer.parseInt(args[7]) : 0;
         if (processes < 1 || processes >= PID_STEP || threads < 1 || threads >= PID_STEP || vmas < processes
-                || holeEvery < 2) {
+                || holeEvery < 2 || sparseEvery < 0) {
             System.err.println("BenchCheckpoint: 1 <= PROCESSES <= VMAS, PROCESSES and THREADS below " + PID_STEP
-                    + ", HOLE_EVERY at least 2");
+                    + ", HOLE_EVERY at least 2, SPARSE_EVERY not negative");
             System.exit(2);
         }
-        System.out.println(write(dir, sizeMiB, vmas, processes, threads, pageSize, holeEvery));
+        System.out.println(write(dir, sizeMiB, vmas, processes, threads, pageSize, holeEvery, sparseEvery));
     }
 
     /** Writes the checkpoint; returns the bytes of saved pages (all pages files). */
@@ -90,6 +95,12 @@ public final class BenchCheckpoint {
      */
     public static long write(Path dir, long sizeMiB, int vmaCount, int processes, int threads, int pageSize,
                              int holeEvery) throws IOException {
+        return write(dir, sizeMiB, vmaCount, processes, threads, pageSize, holeEvery, 0);
+    }
+
+    /** The same with data in one page of {@code sparseEvery} of the pages files (0: in all). */
+    public static long write(Path dir, long sizeMiB, int vmaCount, int processes, int threads, int pageSize,
+                             int holeEvery, int sparseEvery) throws IOException {
         Path pre = dir.resolve("pre");
         Path images = dir.resolve("images");
         Files.createDirectories(pre);
@@ -110,7 +121,7 @@ public final class BenchCheckpoint {
                 image(images, "core-" + tid + ".img", "CORE", List.of(core(tid, tid == pid)));
             }
             written += writeMemory(pre, images, pid, p + 1, sizeMiB / processes, vmaCount / processes, pageSize,
-                    holeEvery);
+                    holeEvery, sparseEvery);
         }
         image(images, "pstree.img", "PSTREE", tree);
         Files.deleteIfExists(images.resolve("parent"));
@@ -120,7 +131,7 @@ public final class BenchCheckpoint {
 
     /** The VMAs, pagemaps and pages of one process; returns the bytes of its saved pages. */
     private static long writeMemory(Path pre, Path images, int pid, int pagesId, long sizeMiB, int vmaCount,
-                                    int pageSize, int holeEvery) throws IOException {
+                                    int pageSize, int holeEvery, int sparseEvery) throws IOException {
         // pages per VMA such that the saved pages (all but one in holeEvery) add up to the size asked for
         long savedPages = sizeMiB * (1 << 20) / pageSize;
         long pagesPerVma = Math.max(1, savedPages * holeEvery / (holeEvery - 1) / vmaCount);
@@ -131,8 +142,8 @@ public final class BenchCheckpoint {
         byte[] page = new byte[pageSize];
         long written = 0;
         String pagesName = "pages-" + pagesId + ".img";
-        try (OutputStream dumpPages = new BufferedOutputStream(Files.newOutputStream(images.resolve(pagesName)), 1 << 20);
-             OutputStream prePages = new BufferedOutputStream(Files.newOutputStream(pre.resolve(pagesName)), 1 << 20)) {
+        try (var dumpPages = new PagesFile(images.resolve(pagesName), pageSize, sparseEvery);
+             var prePages = new PagesFile(pre.resolve(pagesName), pageSize, sparseEvery)) {
             for (int v = 0; v < vmaCount; v++) {
                 long start = BASE + v * (pagesPerVma + 1) * pageSize; // a one-page gap keeps VMAs apart
                 vmas.add(vma_entry.newBuilder().setStart(start).setEnd(start + pagesPerVma * pageSize).setPgoff(0)
@@ -153,13 +164,16 @@ public final class BenchCheckpoint {
                         runStart = j;
                     }
                     if (k == Kind.PRESENT || k == Kind.PARENT) {
-                        for (int i = 0; i < pageSize; i += 8) {
-                            long r = random.nextLong();
-                            for (int b = 0; b < 8; b++) {
-                                page[i + b] = (byte) (r >>> (8 * b));
+                        PagesFile to = k == Kind.PRESENT ? dumpPages : prePages;
+                        if (to.nextHasData()) {
+                            for (int i = 0; i < pageSize; i += 8) {
+                                long r = random.nextLong();
+                                for (int b = 0; b < 8; b++) {
+                                    page[i + b] = (byte) (r >>> (8 * b));
+                                }
                             }
                         }
-                        (k == Kind.PRESENT ? dumpPages : prePages).write(page);
+                        to.write(page);
                         written += pageSize;
                     }
                 }
@@ -172,6 +186,59 @@ public final class BenchCheckpoint {
                 .addAllMmSavedAuxv(List.of(6L, (long) pageSize)).addAllVmas(vmas).build()));
         image(images, "pagemap-" + pid + ".img", "PAGEMAP", dumpMap);
         return written;
+    }
+
+    /** A pages file written page by page; with {@code sparseEvery}, all but one page in it are holes. */
+    private static final class PagesFile implements AutoCloseable {
+        private final Path path;
+        private final OutputStream out;
+        private final int pageSize;
+        private final int sparseEvery;
+        private final java.nio.channels.FileChannel channel;
+        private long pages;
+
+        PagesFile(Path path, int pageSize, int sparseEvery) throws IOException {
+            this.path = path;
+            this.pageSize = pageSize;
+            this.sparseEvery = sparseEvery;
+            if (sparseEvery > 0) {
+                this.channel = java.nio.channels.FileChannel.open(path, java.nio.file.StandardOpenOption.CREATE,
+                        java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING);
+                this.out = null;
+            } else {
+                this.channel = null;
+                this.out = new BufferedOutputStream(Files.newOutputStream(path), 1 << 20);
+            }
+        }
+
+        /** Whether the next page written holds data (else it becomes a hole). */
+        boolean nextHasData() {
+            return sparseEvery == 0 || pages % sparseEvery == 0;
+        }
+
+        void write(byte[] page) throws IOException {
+            if (channel == null) {
+                out.write(page);
+            } else if (nextHasData()) {
+                var buffer = java.nio.ByteBuffer.wrap(page);
+                while (buffer.hasRemaining()) {
+                    channel.write(buffer, pages * pageSize + buffer.position());
+                }
+            }
+            pages++;
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (channel == null) {
+                out.close();
+                return;
+            }
+            channel.close();
+            try (var file = new java.io.RandomAccessFile(path.toFile(), "rw")) {
+                file.setLength(pages * pageSize);
+            }
+        }
     }
 
     private static pagemap_entry entry(long vaddr, long pages, int flags) {

@@ -135,7 +135,7 @@ class JavaStacksTest {
         Assumptions.assumeTrue(Files.isExecutable(jdk.resolve("bin/jhsdb")), "skipped: " + jdk + " has no jhsdb");
         Path root = rootWithLinks(jvm.resolve("root"), tmp.resolve("root"));
         var run = KernelCores.cli("stacks", jvm.resolve("images").toString(), "--root", root.toString(), "--json",
-                "--jdk", jdk.toString(), "--cache-dir", tmp.resolve("cache").toString());
+                "--jdk", jdk.toString(), "--cache-dir", tmp.resolve("cache").toString(), "--no-mount");
         assertEquals(0, run.status(), run.err());
         JsonNode process = new ObjectMapper().readTree(run.out()).get("processes").get(0);
         Path exe = root.resolve("usr/lib/jvm/java-17-openjdk-amd64/bin/java");

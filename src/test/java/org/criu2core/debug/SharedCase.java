@@ -17,7 +17,7 @@ import org.criu2core.Fixtures;
  *                     (vmakinds: issue 13; ppc64le, s390x: issue 17): its tests skip, saying why,
  *                     while convert refuses it, and run as soon as it converts
  */
-record SharedCase(String name, Path dir, Path checkpoint, Path root, boolean mayBeRefused) {
+public record SharedCase(String name, Path dir, Path checkpoint, Path root, boolean mayBeRefused) {
     private static final Set<String> NOT_YET_CONVERTED = Set.of("vmakinds", "ppc64le-threads", "s390x-threads");
 
     @Override
@@ -26,7 +26,7 @@ record SharedCase(String name, Path dir, Path checkpoint, Path root, boolean may
     }
 
     /** Every case of ../shared that has the kernel's cores; empty without ../shared. */
-    static List<SharedCase> all() throws IOException {
+    public static List<SharedCase> all() throws IOException {
         List<SharedCase> cases = new ArrayList<>();
         for (String group : List.of("checkpoints", "checkpoints-arm", "checkpoints-guests")) {
             Path dir = Fixtures.SHARED.resolve(group);

@@ -56,7 +56,7 @@ class SharedCasesTest {
         List<Integer> pids = KernelCores.pids(c.dir());
         int pid = pids.get(0);
         String[] debug = {"debug", c.checkpoint().toString(), "--root", c.root().toString(), "--pid",
-                Integer.toString(pid), "--cache-dir", cache.toString(), "--debugger-args", "-batch -ex bt"};
+                Integer.toString(pid), "--cache-dir", cache.toString(), "--debugger-args", "-batch -ex bt", "--no-mount"};
         var first = KernelCores.cli(debug);
         skipIfRefused(c, first);
         int kernelMachine;
@@ -94,7 +94,7 @@ class SharedCasesTest {
         assertEquals(expected, bt(first.out()), first.out());
 
         List<String> stacks = new ArrayList<>(List.of("stacks", c.checkpoint().toString(), "--root",
-                c.root().toString(), "--json", "--cache-dir", cache.toString()));
+                c.root().toString(), "--json", "--cache-dir", cache.toString(), "--no-mount"));
         for (int p : pids) {
             stacks.addAll(List.of("--pid", Integer.toString(p)));
         }
@@ -174,7 +174,7 @@ class SharedCasesTest {
         assertFalse(debug.out().contains("<unavailable>"), "gdb was not run on the core: " + debug.out());
 
         List<String> stacks = new ArrayList<>(List.of("stacks", c.checkpoint().toString(), "--root",
-                c.root().toString(), "--cache-dir", cache.toString()));
+                c.root().toString(), "--cache-dir", cache.toString(), "--no-mount"));
         for (int p : pids) {
             stacks.addAll(List.of("--pid", Integer.toString(p)));
         }

@@ -28,7 +28,7 @@ class PackagesIT {
     /** A man page per command, and one for criu2core itself. */
     private static final List<String> PAGES = List.of("criu2core", "criu2core-convert", "criu2core-info",
             "criu2core-grep", "criu2core-diff", "criu2core-decode", "criu2core-encode", "criu2core-debug",
-            "criu2core-stacks");
+            "criu2core-stacks", "criu2core-mount");
 
     @TempDir
     Path tmp;
@@ -44,7 +44,7 @@ class PackagesIT {
         assertEquals(0, fields.status(), fields.err());
         assertEquals(List.of("Package: criu2core",
                 "Depends: default-jre-headless (>= 2:1.17) | java17-runtime-headless",
-                "Suggests: gdb, gdb-multiarch"), fields.out().lines().toList());
+                "Suggests: gdb, gdb-multiarch, fuse3"), fields.out().lines().toList());
 
         Path root = tmp.resolve("root");
         var unpack = run(tmp, List.of("dpkg-deb", "-x", deb.toString(), root.toString()));
