@@ -4,6 +4,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import org.criu2core.api.Criu2Core;
+import org.criu2core.cache.CacheFolder;
 import org.criu2core.container.ContainerRoots;
 import org.criu2core.core.Converter;
 import org.criu2core.debug.CoreCache;
@@ -35,7 +36,7 @@ final class CacheOptions {
 
     /** The cache's folder: cores/ and roots/ are in it. */
     Path folder() {
-        return dir != null ? dir : ContainerRoots.defaultCache();
+        return dir != null ? dir : CacheFolder.defaultCache();
     }
 
     CoreCache cache() {

@@ -9,6 +9,7 @@ import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import org.criu2core.cache.CacheFolder;
 
 /**
  * The root filesystem of a container checkpoint, built from what the user has: the container's
@@ -34,11 +35,6 @@ public final class ContainerRoots {
     private ContainerRoots() {
     }
 
-    /** {@code $XDG_CACHE_HOME/criu2core}, or {@code ~/.cache/criu2core}: the cores and roots of every command. */
-    public static Path defaultCache() {
-        return RootCache.defaultCache();
-    }
-
     /** Removes every root in {@code cache} that no command uses now. */
     public static void clean(Path cache) throws IOException {
         new RootCache(cache.resolve(FOLDER), cache, DEFAULT_CACHE_LIMIT).clean();
@@ -47,7 +43,7 @@ public final class ContainerRoots {
     /** Where and how much: the cache folder (cores and roots) and its bound, and the unpack limits. */
     public record Settings(Path cache, long cacheLimit, CheckpointArchive.Limits limits) {
         public static Settings defaults(CheckpointArchive.Limits limits, long cacheLimit) {
-            return new Settings(RootCache.defaultCache(), cacheLimit, limits);
+            return new Settings(CacheFolder.defaultCache(), cacheLimit, limits);
         }
     }
 

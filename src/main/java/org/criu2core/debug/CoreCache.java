@@ -7,21 +7,16 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.FileTime;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.Stream;
+import org.criu2core.cache.CacheFolder;
 import org.criu2core.container.CheckpointArchive;
 import org.criu2core.container.ContainerRoots;
 import org.criu2core.container.RootFs;
@@ -47,16 +42,17 @@ public final class CoreCache {
     /** Parent snapshots followed at most (CRIU's own chains are a few links long). */
     private static final int MAX_PARENTS = 64;
     private static final String TREE = "tree.json";
-    private static final String USED = ".used";
-    private static final String LOCK = ".lock";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path dir;
     private final long limit;
+    /** Every folder but .mounts, where runs that mount keep their mountpoints (MountedCores). */
+    private final CacheFolder folder;
 
     public CoreCache(Path dir, long limit) {
         this.dir = dir;
         this.limit = limit;
+        this.folder = new CacheFolder(dir, name -> !name.startsWith("."));
     }
 
     /** The cores' folder in the cache (beside the containers' roots). */
@@ -64,7 +60,7 @@ public final class CoreCache {
 
     /** {@code $XDG_CACHE_HOME/criu2core/cores}, or {@code ~/.cache/criu2core/cores}. */
     public static Path defaultDir() {
-        return ContainerRoots.defaultCache().resolve(FOLDER);
+        return CacheFolder.defaultCache().resolve(FOLDER);
     }
 
     public Path dir() {
@@ -181,15 +177,14 @@ public final class CoreCache {
         String identity = hash(List.of(realCheckpoint.toString(), realRoot.toString(), Long.toHexString(filter)));
         String key = identity.substring(0, 16) + "-" + hash(List.of(identity, build(), fingerprint(realCheckpoint)))
                 .substring(0, 16);
-        createPrivate(dir);
+        folder.create();
         Path entry = dir.resolve(key);
         Files.createDirectories(entry);
         Cores cores;
-        try (var lockFile = FileChannel.open(entry.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        try (var lockFile = FileChannel.open(entry.resolve(CacheFolder.LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
              FileLock lock = lockFile.lock()) {
             cores = fill(entry, realCheckpoint, realRoot, filter, pids, listener);
-            Files.write(entry.resolve(USED), new byte[0]);
-            Files.setLastModifiedTime(entry.resolve(USED), FileTime.fromMillis(System.currentTimeMillis()));
+            CacheFolder.touch(entry);
         }
         removeStale(identity, key);
         trim(key);
@@ -288,105 +283,23 @@ public final class CoreCache {
 
     /** Removes every cached core. */
     public void clean() throws IOException {
-        for (Path entry : entries()) {
-            remove(entry);
-        }
+        folder.clean();
     }
 
     /** Folders of the same checkpoint, root and filter made before the checkpoint changed. */
     private void removeStale(String identity, String current) throws IOException {
         String prefix = identity.substring(0, 16) + "-";
-        for (Path entry : entries()) {
+        for (Path entry : folder.entries()) {
             String name = entry.getFileName().toString();
             if (name.startsWith(prefix) && !name.equals(current)) {
-                remove(entry);
+                CacheFolder.remove(entry);
             }
         }
     }
 
     /** Removes the folders used least recently while the cache is larger than its limit. */
     private void trim(String current) throws IOException {
-        Map<Path, Long> sizes = new LinkedHashMap<>();
-        long total = 0;
-        for (Path entry : entries()) {
-            long size = size(entry);
-            sizes.put(entry, size);
-            total += size;
-        }
-        List<Path> byAge = new ArrayList<>(sizes.keySet());
-        byAge.sort(Comparator.comparing(CoreCache::lastUsed));
-        for (Path entry : byAge) {
-            if (total <= limit) {
-                break;
-            }
-            if (!entry.getFileName().toString().equals(current) && remove(entry)) {
-                total -= sizes.get(entry);
-            }
-        }
-    }
-
-    private List<Path> entries() throws IOException {
-        if (!Files.isDirectory(dir)) {
-            return List.of();
-        }
-        try (Stream<Path> s = Files.list(dir)) {
-            // .mounts holds the mountpoints of runs that mount (MountedCores), never a cached core
-            return s.filter(p -> !p.getFileName().toString().startsWith(".")
-                    && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)).sorted().toList();
-        }
-    }
-
-    /** Removes a folder unless another criu2core is filling it; whether it was removed. */
-    private static boolean remove(Path entry) throws IOException {
-        Path lockPath = entry.resolve(LOCK);
-        try (var lockFile = FileChannel.open(lockPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-             FileLock lock = lockFile.tryLock()) {
-            if (lock == null) {
-                return false;
-            }
-            try (Stream<Path> files = Files.walk(entry)) {
-                for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-                    if (!p.equals(lockPath) && !p.equals(entry)) {
-                        Files.deleteIfExists(p);
-                    }
-                }
-            }
-            Files.deleteIfExists(lockPath);
-        }
-        Files.deleteIfExists(entry);
-        return true;
-    }
-
-    private static long size(Path entry) throws IOException {
-        try (Stream<Path> files = Files.walk(entry)) {
-            return files.filter(Files::isRegularFile).mapToLong(p -> {
-                try {
-                    return Files.size(p);
-                } catch (IOException e) {
-                    return 0;
-                }
-            }).sum();
-        }
-    }
-
-    private static FileTime lastUsed(Path entry) {
-        try {
-            Path used = entry.resolve(USED);
-            return Files.getLastModifiedTime(Files.exists(used) ? used : entry);
-        } catch (IOException e) {
-            return FileTime.fromMillis(0);
-        }
-    }
-
-    static void createPrivate(Path dir) throws IOException {
-        if (!Files.isDirectory(dir)) {
-            Files.createDirectories(dir.getParent());
-            try {
-                Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            } catch (java.nio.file.FileAlreadyExistsException e) {
-                // made by another criu2core at the same time
-            }
-        }
+        folder.trim(current, limit, 0, CacheFolder::size);
     }
 
     /** The converter's build: its version, and for a jar the jar's size and time. */

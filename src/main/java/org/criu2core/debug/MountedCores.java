@@ -12,6 +12,7 @@ import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.criu2core.cache.CacheFolder;
 import org.criu2core.container.CheckpointArchive;
 import org.criu2core.container.RootFs;
 import org.criu2core.core.ProcessNotes;
@@ -57,8 +58,8 @@ final class MountedCores implements CoreCache.Opened {
     static MountedCores mount(Path cacheDir, Path checkpoint, Path root, long filter, List<Integer> pids,
                               CoreCache.Listener listener) throws IOException {
         Path mounts = cacheDir.resolve(MOUNTS);
-        CoreCache.createPrivate(cacheDir);
-        CoreCache.createPrivate(mounts);
+        CacheFolder.createPrivate(cacheDir);
+        CacheFolder.createPrivate(mounts);
         removeStale(mounts);
         long start = System.nanoTime();
         var options = new CheckpointCores.Options(root, filter, pids, CheckpointArchive.Limits.DEFAULTS,
