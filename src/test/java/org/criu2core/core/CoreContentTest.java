@@ -13,8 +13,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.stream.Stream;
-import org.criu2core.Fixtures;
 import org.criu2core.KernelCores;
 import org.criu2core.container.CheckpointArchive;
 import org.criu2core.container.RootFs;
@@ -37,13 +35,6 @@ class CoreContentTest {
     @TempDir
     Path tmp;
 
-    static Stream<SharedCase> cases() throws Exception {
-        List<SharedCase> all = SharedCase.all();
-        Assumptions.assumeFalse(all.isEmpty(),
-                "skipped: " + Fixtures.SHARED + " is absent (the kernel's cores are in ../shared, which CI always has)");
-        return all.stream();
-    }
-
     /** Converts a case into {@code out}; skips, saying why, a case whose architecture convert refuses for now. */
     static void convert(SharedCase c, Path out) {
         var run = KernelCores.cli("convert", "-q", "-D", c.checkpoint().toString(), "-o", out.toString(), "--root",
@@ -56,7 +47,7 @@ class CoreContentTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("cases")
+    @MethodSource(SharedCase.PRESENT)
     void anyRangeOfThePlanIsTheWrittenCoresBytes(SharedCase c) throws Exception {
         Path out = tmp.resolve("out");
         convert(c, out);

@@ -31,15 +31,8 @@ class MountedSharedCasesTest {
     @TempDir
     Path tmp;
 
-    static Stream<SharedCase> cases() throws Exception {
-        List<SharedCase> all = SharedCase.all();
-        Assumptions.assumeFalse(all.isEmpty(),
-                "skipped: " + Fixtures.SHARED + " is absent (the kernel's cores are in ../shared, which CI always has)");
-        return all.stream();
-    }
-
     @ParameterizedTest(name = "{0}")
-    @MethodSource("cases")
+    @MethodSource(SharedCase.PRESENT)
     void mountedCoresShowWhatTheirCopiesShow(SharedCase c) throws Exception {
         List<Integer> pids = KernelCores.pids(c.dir());
         Path cache = tmp.resolve("cache");

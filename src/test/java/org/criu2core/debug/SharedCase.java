@@ -26,6 +26,20 @@ public record SharedCase(String name, Path dir, Path checkpoint, Path root, bool
     }
 
     /** Every case of ../shared that has the kernel's cores; empty without ../shared. */
+    /**
+     * Every case, for a parameterized test ({@code @MethodSource(SharedCase.PRESENT)}); the test is
+     * skipped, saying why, where ../shared is absent.
+     */
+    public static java.util.stream.Stream<SharedCase> present() throws IOException {
+        List<SharedCase> all = all();
+        org.junit.jupiter.api.Assumptions.assumeFalse(all.isEmpty(), "skipped: " + org.criu2core.Fixtures.SHARED
+                + " is absent (the kernel's cores are in ../shared, which CI always has)");
+        return all.stream();
+    }
+
+    /** The method source of {@link #present}. */
+    public static final String PRESENT = "org.criu2core.debug.SharedCase#present";
+
     public static List<SharedCase> all() throws IOException {
         List<SharedCase> cases = new ArrayList<>();
         for (String group : List.of("checkpoints", "checkpoints-arm", "checkpoints-guests")) {

@@ -16,7 +16,6 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import org.criu2core.Fixtures;
 import org.criu2core.Gdb;
 import org.criu2core.KernelCores;
 import org.criu2core.elf.CoreFile;
@@ -37,20 +36,13 @@ class SharedCasesTest {
     @TempDir
     Path tmp;
 
-    static Stream<SharedCase> cases() throws Exception {
-        List<SharedCase> all = SharedCase.all();
-        Assumptions.assumeFalse(all.isEmpty(),
-                "skipped: " + Fixtures.SHARED + " is absent (the kernel's cores are in ../shared, which CI always has)");
-        return all.stream();
-    }
-
     /**
      * Per case: `debug` converts the process and gdb's `bt` shows its current thread as gdb shows
      * it on the kernel's core; `stacks --json` reuses that core and shows every thread's frames as
      * gdb does on the kernel's core; `debug` again reuses the core without writing it.
      */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("cases")
+    @MethodSource(SharedCase.PRESENT)
     void debugAndStacksShowWhatGdbShowsOnTheKernelsCore(SharedCase c) throws Exception {
         Path cache = tmp.resolve("cache");
         List<Integer> pids = KernelCores.pids(c.dir());

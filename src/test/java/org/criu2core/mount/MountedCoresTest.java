@@ -41,13 +41,6 @@ class MountedCoresTest {
     @TempDir
     Path tmp;
 
-    static Stream<SharedCase> cases() throws Exception {
-        List<SharedCase> all = SharedCase.all();
-        Assumptions.assumeFalse(all.isEmpty(),
-                "skipped: " + Fixtures.SHARED + " is absent (the kernel's cores are in ../shared, which CI always has)");
-        return all.stream();
-    }
-
     static void assumeFuse() {
         // CI has /dev/fuse and the fuse3 package (.ci/run); a machine without them cannot mount at all
         Assumptions.assumeTrue(FuseMount.unavailable().isEmpty(),
@@ -67,7 +60,7 @@ class MountedCoresTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("cases")
+    @MethodSource(SharedCase.PRESENT)
     void everyMountedCoreIsTheConvertedOne(SharedCase c) throws Exception {
         assumeFuse();
         Path out = tmp.resolve("out");
