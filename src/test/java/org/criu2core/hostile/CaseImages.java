@@ -58,6 +58,35 @@ final class CaseImages {
         return dir;
     }
 
+    /**
+     * The real threads case copied into {@code target}, its executable renamed to a file of the
+     * host's made at {@code secret}: ELF magic, then {@code marker} over and over, one page. What
+     * reads mapped files outside the root would put the marker into a core.
+     */
+    static CaseImages threadsMappingAHostFile(Path target, Path secret, byte[] marker) throws IOException {
+        byte[] page = new byte[(int) PAGE];
+        for (int i = 0; i < page.length; i++) {
+            page[i] = marker[i % marker.length];
+        }
+        System.arraycopy(new byte[] {0x7f, 'E', 'L', 'F'}, 0, page, 0, 4);
+        Files.createDirectories(secret.getParent());
+        Files.write(secret, page);
+        var images = copy(org.criu2core.Fixtures.checkpoint("threads").resolve("images"), target, 8229);
+        Path files = images.dir().resolve("files.img");
+        Image read = ImageReader.read(files);
+        List<ImageEntry> entries = new ArrayList<>();
+        for (var e : read.entries()) {
+            var f = (file_entry) e.message();
+            if (f.hasReg() && f.getReg().getName().equals("/opt/criu2core/bin/threads")) {
+                f = f.toBuilder().setReg(f.getReg().toBuilder().setName(secret.toAbsolutePath().toString())
+                        .setMode(0100755)).build();
+            }
+            entries.add(new ImageEntry(f));
+        }
+        write(files, read.magic(), entries);
+        return images;
+    }
+
     /** Adds a regular file to files.img; returns its id. */
     int addFile(String name, int mode, long size) throws IOException {
         return addFiles(List.of(name), mode, size)[0];

@@ -10,9 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.criu2core.Bytes;
-import org.criu2core.Fixtures;
 import org.criu2core.KernelCores;
-import org.criu2core.image.proto.Fdinfo.file_entry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,27 +28,7 @@ class DefaultRootTest {
 
     /** The real threads case, its executable renamed to a host file of ours, ELF magic and then the marker. */
     private Path images() throws IOException {
-        Path secret = Files.createDirectories(tmp.resolve("host")).resolve("secret-app");
-        byte[] page = new byte[4096];
-        for (int i = 0; i < page.length; i++) {
-            page[i] = MARKER[i % MARKER.length];
-        }
-        System.arraycopy(new byte[] {0x7f, 'E', 'L', 'F'}, 0, page, 0, 4);
-        Files.write(secret, page);
-        var images = CaseImages.copy(Fixtures.checkpoint("threads").resolve("images"), tmp.resolve("images"), 8229);
-        Path files = images.dir().resolve("files.img");
-        var read = org.criu2core.image.ImageReader.read(files);
-        List<org.criu2core.image.ImageEntry> entries = new java.util.ArrayList<>();
-        for (var e : read.entries()) {
-            var f = (file_entry) e.message();
-            if (f.hasReg() && f.getReg().getName().equals("/opt/criu2core/bin/threads")) {
-                f = f.toBuilder().setReg(f.getReg().toBuilder().setName(secret.toAbsolutePath().toString())
-                        .setMode(0100755)).build();
-            }
-            entries.add(new org.criu2core.image.ImageEntry(f));
-        }
-        Files.write(files, org.criu2core.image.ImageWriter.toBytes(new org.criu2core.image.Image(read.magic(), entries)));
-        return images.dir();
+        return CaseImages.threadsMappingAHostFile(tmp.resolve("images"), tmp.resolve("host/secret-app"), MARKER).dir();
     }
 
     private static boolean holdsMarker(Path core) throws IOException {

@@ -7,19 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.criu2core.Bytes;
-import org.criu2core.Fixtures;
 import org.criu2core.KernelCores;
 import org.criu2core.container.CheckpointArchive;
 import org.criu2core.container.RootFs;
 import org.criu2core.core.ProcessNotes;
-import org.criu2core.image.Image;
-import org.criu2core.image.ImageEntry;
-import org.criu2core.image.ImageReader;
-import org.criu2core.image.ImageWriter;
-import org.criu2core.image.proto.Fdinfo.file_entry;
 import org.criu2core.mount.CheckpointCores;
 import org.criu2core.mount.CheckpointMount;
 import org.criu2core.sys.FuseMount;
@@ -43,27 +36,9 @@ class MountedRootTest {
     void aLinkOutOfTheRootReadsAsHolesThroughTheMount() throws Exception {
         Assumptions.assumeTrue(FuseMount.unavailable().isEmpty(),
                 () -> "skipped: FUSE is not available here: " + FuseMount.unavailable().orElse(""));
-        Path secret = Files.createDirectories(tmp.resolve("host")).resolve("secret-app");
-        byte[] page = new byte[4096];
-        for (int i = 0; i < page.length; i++) {
-            page[i] = MARKER[i % MARKER.length];
-        }
-        System.arraycopy(new byte[] {0x7f, 'E', 'L', 'F'}, 0, page, 0, 4);
-        Files.write(secret, page);
+        Path secret = tmp.resolve("host/secret-app");
         // the executable is named by the host file's path; inside the root that path is a link to it
-        var images = CaseImages.copy(Fixtures.checkpoint("threads").resolve("images"), tmp.resolve("images"), 8229);
-        Path files = images.dir().resolve("files.img");
-        var read = ImageReader.read(files);
-        List<ImageEntry> entries = new ArrayList<>();
-        for (var e : read.entries()) {
-            var f = (file_entry) e.message();
-            if (f.hasReg() && f.getReg().getName().equals("/opt/criu2core/bin/threads")) {
-                f = f.toBuilder().setReg(f.getReg().toBuilder().setName(secret.toAbsolutePath().toString())
-                        .setMode(0100755)).build();
-            }
-            entries.add(new ImageEntry(f));
-        }
-        Files.write(files, ImageWriter.toBytes(new Image(read.magic(), entries)));
+        var images = CaseImages.threadsMappingAHostFile(tmp.resolve("images"), secret, MARKER);
         Path root = Files.createDirectories(tmp.resolve("rootfs"));
         Path inRoot = root.resolve(secret.toAbsolutePath().toString().substring(1));
         Files.createDirectories(inRoot.getParent());

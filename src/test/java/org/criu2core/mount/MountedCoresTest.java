@@ -108,10 +108,7 @@ class MountedCoresTest {
     void concurrentReadsGetTheirOwnBytes() throws Exception {
         assumeFuse();
         Path shared = Fixtures.sharedCase("checkpoints", "manyvmas");
-        Path out = tmp.resolve("out");
-        var run = KernelCores.cli("convert", "-q", "-D", shared.resolve("images").toString(), "-o", out.toString(),
-                "--root", shared.resolve("root").toString());
-        assertEquals(0, run.status(), run.err());
+        Path out = converted(shared);
         Path dir = Files.createDirectory(tmp.resolve("mnt"));
         var cores = CheckpointCores.open(shared.resolve("images"), options(shared.resolve("root"), List.of()));
         ExecutorService pool = Executors.newFixedThreadPool(8);
@@ -147,15 +144,21 @@ class MountedCoresTest {
         assertFalse(mounted(dir));
     }
 
+    /** The cores convert writes of a shared case, in tmp/out. */
+    private Path converted(Path shared) {
+        Path out = tmp.resolve("out");
+        var run = KernelCores.cli("convert", "-q", "-D", shared.resolve("images").toString(), "-o", out.toString(),
+                "--root", shared.resolve("root").toString());
+        assertEquals(0, run.status(), run.err());
+        return out;
+    }
+
     /** The plan kept within its budget: cores let go of are planned again, identically, when read. */
     @Test
     void coresLetGoAreReadAsBefore() throws Exception {
         assumeFuse();
         Path shared = Fixtures.sharedCase("checkpoints", "tree");
-        Path out = tmp.resolve("out");
-        var run = KernelCores.cli("convert", "-q", "-D", shared.resolve("images").toString(), "-o", out.toString(),
-                "--root", shared.resolve("root").toString());
-        assertEquals(0, run.status(), run.err());
+        Path out = converted(shared);
         Path dir = Files.createDirectory(tmp.resolve("mnt"));
         var cores = CheckpointCores.open(shared.resolve("images"), options(shared.resolve("root"), List.of()));
         try (var mount = CheckpointMount.mount(cores, dir, (file, offset, e) -> {
