@@ -9,6 +9,7 @@ import org.criu2core.container.ContainerRoots;
 import org.criu2core.core.Converter;
 import org.criu2core.debug.CoreCache;
 import org.criu2core.debug.ProcessFacts;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Where debug and stacks keep the cores they convert, and what they say about it. */
@@ -27,9 +28,8 @@ final class CacheOptions {
                     + "(bytes, or with K, M, G, T; default: 16G)")
     long limit = CoreCache.DEFAULT_LIMIT;
 
-    @Option(names = "--filter", paramLabel = "HEX", defaultValue = "0x33", converter = HexConverter.class,
-            description = "coredump_filter bits deciding which memory goes in (default: ${DEFAULT-VALUE}, the kernel's)")
-    long filter;
+    @Mixin
+    FilterOption filterOption;
 
     @Option(names = {"-q", "--quiet"}, description = "print nothing about converting or reusing cores")
     boolean quiet;

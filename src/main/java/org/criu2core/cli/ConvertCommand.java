@@ -48,9 +48,8 @@ final class ConvertCommand implements Callable<Integer> {
     @Mixin
     RootOption rootOption;
 
-    @Option(names = "--filter", paramLabel = "HEX", defaultValue = "0x33", converter = HexConverter.class,
-            description = "coredump_filter bits deciding which memory goes in (default: ${DEFAULT-VALUE}, the kernel's)")
-    long filter;
+    @Mixin
+    FilterOption filterOption;
 
     @Option(names = {"-j", "--jobs"}, paramLabel = "N",
             description = "write up to N cores at once (default: ${DEFAULT-VALUE}, one per CPU up to 4)")
@@ -84,7 +83,7 @@ final class ConvertCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--file-note-limit must be at most 1G");
         }
         var limits = archiveOptions.limits(rootOption).withFileNoteLimit(fileNoteLimit);
-        var options = new Criu2Core.Options(rootOption.root, filter, pids, ConsoleProgress.forTerminal(quiet), jobs,
+        var options = new Criu2Core.Options(rootOption.root, filterOption.bits, pids, ConsoleProgress.forTerminal(quiet), jobs,
                 limits, rootOption.image);
         int[] imageWarnings = {0};
         var blocks = new Blocks();

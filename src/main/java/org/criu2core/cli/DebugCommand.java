@@ -114,7 +114,7 @@ final class DebugCommand implements Callable<Integer> {
     /** Opens the cores (mounted ones are unmounted when the debugger has ended) and runs the debugger on one. */
     private int debug(Debugger debugger, DebugInfo debugInfo, List<String> extra, CoreCache cache, Path root,
                       PrintWriter err) throws IOException {
-        try (var opened = cache.open(checkpoint, root, cacheOptions.filter, pid == null ? null : List.of(pid),
+        try (var opened = cache.open(checkpoint, root, cacheOptions.filterOption.bits, pid == null ? null : List.of(pid),
                 !noMount, cacheOptions.listener(err, root, debugOption.debug))) {
             return debug(debugger, debugInfo, extra, opened.cores(), root, err);
         }

@@ -47,9 +47,8 @@ final class MountCommand implements Callable<Integer> {
     @Mixin
     RootOption rootOption;
 
-    @Option(names = "--filter", paramLabel = "HEX", defaultValue = "0x33", converter = HexConverter.class,
-            description = "coredump_filter bits deciding which memory goes in (default: ${DEFAULT-VALUE}, the kernel's)")
-    long filter;
+    @Mixin
+    FilterOption filterOption;
 
     @Option(names = {"-q", "--quiet"}, description = "print nothing but errors")
     boolean quiet;
@@ -64,7 +63,7 @@ final class MountCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
         var limits = archiveOptions.limits(rootOption);
-        var options = new CheckpointCores.Options(rootOption.root, filter, pids, limits.archive(),
+        var options = new CheckpointCores.Options(rootOption.root, filterOption.bits, pids, limits.archive(),
                 ProcessNotes.DEFAULT_FILE_NOTE_LIMIT, limits.lookupTime());
         var opened = Criu2Core.open(checkpoint, rootOption.root, rootOption.image, limits,
                 CheckpointArchive.Parts.ALL);

@@ -104,7 +104,7 @@ final class StacksCommand implements Callable<Integer> {
     /** Opens the cores (mounted ones are unmounted when gdb is done) and prints their stacks. */
     private int stacks(CoreCache cache, Path root, Stacks.Options options, PrintWriter out, PrintWriter err)
             throws IOException {
-        try (var opened = cache.open(checkpoint, root, cacheOptions.filter, pids, !noMount,
+        try (var opened = cache.open(checkpoint, root, cacheOptions.filterOption.bits, pids, !noMount,
                 cacheOptions.listener(err, root, debugOption.debug))) {
             return stacks(opened.cores(), root, options, out, err);
         }
